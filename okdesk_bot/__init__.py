@@ -1,0 +1,3 @@
+"""Telegram bot for the clients of an Okdesk helpdesk."""
+
+__version__ = "0.1.0"

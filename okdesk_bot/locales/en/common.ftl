@@ -1,0 +1,20 @@
+# Common bot texts. Arguments are escaped for Telegram HTML before interpolation.
+
+start-greeting =
+    Hello, { $name }! 👋
+    I am the support desk bot: here you can create tickets, follow their status and talk to our specialists.
+
+help =
+    <b>What I can do</b>
+    /start — get started
+    /cancel — cancel the current action
+    /help — this help
+
+cancelled = Cancelled.
+nothing-to-cancel = There is nothing to cancel.
+unsupported-chat = I only work in private messages. Please write to me directly.
+unexpected-error = Something went wrong. Please try again a bit later — we already know about it.
+
+cmd-start = Get started
+cmd-help = Help
+cmd-cancel = Cancel the current action
