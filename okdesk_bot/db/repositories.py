@@ -1,0 +1,599 @@
+"""Repositories: typed data access over one `AsyncSession`. They never commit (the unit of work
+does); they flush when a caller needs generated values.
+
+Idempotent writes use `INSERT … ON CONFLICT DO NOTHING` through the dialect's own `insert`, so
+two concurrent writers of the same key cannot both win (a check-then-insert would race). Queue
+claims are single guarded `UPDATE … RETURNING` statements; on PostgreSQL the candidate rows are
+picked with `FOR UPDATE SKIP LOCKED` so concurrent workers never claim the same row (SQLite
+ignores the clause and serialises writers instead).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from okdesk_bot.db.base import Base, utcnow
+from okdesk_bot.db.models import (
+    AppState,
+    FsmState,
+    InboxEvent,
+    InboxStatus,
+    OutboxMessage,
+    OutboxStatus,
+    Ticket,
+    TicketState,
+    User,
+    UserKind,
+)
+
+# Outbox messages that still have to reach the chat: they hold back later ones (per-chat order).
+_OUTBOX_UNSENT: Final = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.PARKED)
+# Inbox events not processed yet: they hold back later events about the same Okdesk issue.
+_INBOX_UNPROCESSED: Final = (InboxStatus.PENDING, InboxStatus.PROCESSING)
+
+_QueueRow = TypeVar("_QueueRow", InboxEvent, OutboxMessage)
+_Status = TypeVar("_Status", bound=StrEnum)
+
+
+class UserNotFoundError(LookupError):
+    """No user with the given Telegram id exists."""
+
+
+@dataclass(frozen=True, slots=True)
+class DraftResult:
+    """Outcome of `TicketRepository.create_draft`: `created` is False for a repeated message."""
+
+    ticket: Ticket
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class InboxStats:
+    """Inbox health: `pending` counts events not processed yet (including in progress)."""
+
+    pending: int
+    failed: int
+    oldest_pending_age: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    """Outbox health: `depth` counts messages still to send (including in flight)."""
+
+    depth: int
+    parked: int
+    dead: int
+    oldest_pending_age: timedelta | None
+
+
+def _insert(session: AsyncSession, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's own `INSERT`, which supports `ON CONFLICT`."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    msg = f"unsupported database dialect {dialect!r}; use SQLite or PostgreSQL"
+    raise RuntimeError(msg)
+
+
+class UserRepository:
+    """Telegram users and their binding to Okdesk contacts."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get_by_telegram_id(self, telegram_user_id: int) -> User | None:
+        return await self._session.scalar(
+            select(User).where(User.telegram_user_id == telegram_user_id)
+        )
+
+    async def get_or_create(
+        self, telegram_user_id: int, *, chat_id: int, language_code: str | None = None
+    ) -> User:
+        """The user with this Telegram id, created on first contact (safe under races)."""
+        existing = await self.get_by_telegram_id(telegram_user_id)
+        if existing is not None:
+            return existing
+        await self._session.execute(
+            _insert(self._session, User)
+            .values(
+                telegram_user_id=telegram_user_id, chat_id=chat_id, language_code=language_code
+            )
+            .on_conflict_do_nothing(index_elements=[User.telegram_user_id])
+        )
+        user = await self.get_by_telegram_id(telegram_user_id)
+        assert user is not None, "the row was inserted or already existed"
+        return user
+
+    async def save_binding(
+        self,
+        telegram_user_id: int,
+        *,
+        kind: UserKind,
+        phone: str,
+        okdesk_contact_id: int,
+        registered_at: datetime,
+        okdesk_company_id: int | None = None,
+        company_name: str | None = None,
+        full_name: str | None = None,
+        last_name: str | None = None,
+        first_name: str | None = None,
+        patronymic: str | None = None,
+    ) -> User:
+        """Record that registration bound the user to an Okdesk contact (and company)."""
+        user = await self.get_by_telegram_id(telegram_user_id)
+        if user is None:
+            msg = f"no user with Telegram id {telegram_user_id}"
+            raise UserNotFoundError(msg)
+        user.kind = kind
+        user.phone = phone
+        user.okdesk_contact_id = okdesk_contact_id
+        user.okdesk_company_id = okdesk_company_id
+        user.company_name = company_name
+        user.full_name = full_name
+        user.last_name = last_name
+        user.first_name = first_name
+        user.patronymic = patronymic
+        user.registered_at = registered_at
+        await self._session.flush()
+        return user
+
+    async def list_by_okdesk_contact_id(self, okdesk_contact_id: int) -> list[User]:
+        """Every Telegram user bound to this contact, oldest first."""
+        users = await self._session.scalars(
+            select(User).where(User.okdesk_contact_id == okdesk_contact_id).order_by(User.id)
+        )
+        return list(users)
+
+    async def mark_unreachable(self, chat_id: int, *, since: datetime) -> None:
+        """The bot was blocked in this chat; keeps the first time it was noticed."""
+        await self._session.execute(
+            update(User)
+            .where(User.chat_id == chat_id, User.unreachable_since.is_(None))
+            .values(unreachable_since=since)
+        )
+
+    async def clear_unreachable(self, chat_id: int) -> None:
+        """The user unblocked the bot."""
+        await self._session.execute(
+            update(User).where(User.chat_id == chat_id).values(unreachable_since=None)
+        )
+
+
+class TicketRepository:
+    """Tickets submitted through the bot, deduplicated per Telegram message."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, ticket_id: int) -> Ticket | None:
+        return await self._session.get(Ticket, ticket_id)
+
+    async def get_by_dedup_key(self, dedup_key: str) -> Ticket | None:
+        return await self._session.scalar(select(Ticket).where(Ticket.dedup_key == dedup_key))
+
+    async def get_by_okdesk_issue_id(self, okdesk_issue_id: int) -> Ticket | None:
+        return await self._session.scalar(
+            select(Ticket).where(Ticket.okdesk_issue_id == okdesk_issue_id)
+        )
+
+    async def create_draft(
+        self, *, user_id: int, dedup_key: str, title: str, payload: dict[str, Any]
+    ) -> DraftResult:
+        """Save a draft once per dedup key (e.g. `"<chat_id>:<message_id>"`).
+
+        A repeated key returns the existing ticket untouched, with `created=False`.
+        """
+        inserted_id = await self._session.scalar(
+            _insert(self._session, Ticket)
+            .values(user_id=user_id, dedup_key=dedup_key, title=title, payload=payload)
+            .on_conflict_do_nothing(index_elements=[Ticket.dedup_key])
+            .returning(Ticket.id)
+        )
+        ticket = await self.get_by_dedup_key(dedup_key)
+        assert ticket is not None, "the row was inserted or already existed"
+        return DraftResult(ticket=ticket, created=inserted_id is not None)
+
+    async def mark_submitting(self, ticket_id: int) -> bool:
+        """Take a draft or failed ticket for submission; False if it is not in such a state.
+
+        Guards against submitting the same ticket twice (a double tap on "retry").
+        """
+        submitting = await self._session.scalar(
+            update(Ticket)
+            .where(
+                Ticket.id == ticket_id,
+                Ticket.state.in_((TicketState.DRAFT, TicketState.FAILED)),
+            )
+            .values(state=TicketState.SUBMITTING, last_error=None)
+            .returning(Ticket.id)
+        )
+        return submitting is not None
+
+    async def mark_created(self, ticket_id: int, *, okdesk_issue_id: int) -> None:
+        await self._session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id)
+            .values(state=TicketState.CREATED, okdesk_issue_id=okdesk_issue_id, last_error=None)
+        )
+
+    async def mark_failed(self, ticket_id: int, *, error: str) -> None:
+        await self._session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id)
+            .values(state=TicketState.FAILED, last_error=error)
+        )
+
+    async def list_for_user(self, user_id: int, *, limit: int = 20) -> list[Ticket]:
+        """The user's tickets, newest first."""
+        tickets = await self._session.scalars(
+            select(Ticket).where(Ticket.user_id == user_id).order_by(Ticket.id.desc()).limit(limit)
+        )
+        return list(tickets)
+
+
+class InboxRepository:
+    """Received Okdesk webhooks, processed in order per Okdesk issue."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        *,
+        dedup_key: str,
+        event_type: str,
+        payload: dict[str, Any],
+        received_at: datetime,
+        okdesk_issue_id: int | None = None,
+    ) -> bool:
+        """Record a webhook; False when one with the same dedup key is already recorded."""
+        inserted_id = await self._session.scalar(
+            _insert(self._session, InboxEvent)
+            .values(
+                dedup_key=dedup_key,
+                event_type=event_type,
+                okdesk_issue_id=okdesk_issue_id,
+                payload=payload,
+                received_at=received_at,
+                next_attempt_at=received_at,
+            )
+            .on_conflict_do_nothing(index_elements=[InboxEvent.dedup_key])
+            .returning(InboxEvent.id)
+        )
+        return inserted_id is not None
+
+    async def claim_due(self, *, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
+        """Lease up to `limit` due events (also those whose lease expired), oldest first.
+
+        An event is not claimed while an earlier event about the same issue is unprocessed.
+        """
+        earlier = aliased(InboxEvent)
+        held_back = exists().where(
+            earlier.okdesk_issue_id == InboxEvent.okdesk_issue_id,
+            earlier.id < InboxEvent.id,
+            earlier.status.in_(_INBOX_UNPROCESSED),
+        )
+        return await _claim_due(
+            self._session,
+            InboxEvent,
+            waiting=InboxStatus.PENDING,
+            leased=InboxStatus.PROCESSING,
+            held_back=held_back,
+            limit=limit,
+            now=now,
+            lease=lease,
+        )
+
+    async def mark_done(self, event_id: int, *, now: datetime) -> None:
+        await self._finish(event_id, InboxStatus.DONE, now=now, error=None)
+
+    async def mark_ignored(self, event_id: int, *, now: datetime) -> None:
+        """Processed and deliberately not acted upon (e.g. an event type the bot does not use)."""
+        await self._finish(event_id, InboxStatus.IGNORED, now=now, error=None)
+
+    async def mark_failed(self, event_id: int, *, now: datetime, error: str) -> None:
+        """Give up on the event; it no longer holds back later events about its issue."""
+        await self._finish(event_id, InboxStatus.FAILED, now=now, error=error)
+
+    async def mark_retry(self, event_id: int, *, next_attempt_at: datetime, error: str) -> None:
+        await self._session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == event_id)
+            .values(
+                status=InboxStatus.PENDING,
+                next_attempt_at=next_attempt_at,
+                locked_until=None,
+                last_error=error,
+            )
+        )
+
+    async def stats(self, *, now: datetime) -> InboxStats:
+        counts, oldest = await _status_counts(
+            self._session,
+            InboxEvent.status,
+            InboxEvent.received_at,
+            pending=_INBOX_UNPROCESSED,
+        )
+        return InboxStats(
+            pending=sum(counts.get(status, 0) for status in _INBOX_UNPROCESSED),
+            failed=counts.get(InboxStatus.FAILED, 0),
+            oldest_pending_age=None if oldest is None else now - oldest,
+        )
+
+    async def _finish(
+        self, event_id: int, status: InboxStatus, *, now: datetime, error: str | None
+    ) -> None:
+        await self._session.execute(
+            update(InboxEvent)
+            .where(InboxEvent.id == event_id)
+            .values(status=status, processed_at=now, locked_until=None, last_error=error)
+        )
+
+
+class OutboxRepository:
+    """Telegram notifications to deliver at least once, in order per chat."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def enqueue(
+        self,
+        *,
+        dedup_key: str,
+        chat_id: int,
+        payload: dict[str, Any],
+        now: datetime,
+        user_id: int | None = None,
+        okdesk_issue_id: int | None = None,
+        inbox_event_id: int | None = None,
+    ) -> bool:
+        """Queue a Bot API call (`payload`: method and params); False if the key is queued."""
+        inserted_id = await self._session.scalar(
+            _insert(self._session, OutboxMessage)
+            .values(
+                dedup_key=dedup_key,
+                chat_id=chat_id,
+                payload=payload,
+                user_id=user_id,
+                okdesk_issue_id=okdesk_issue_id,
+                inbox_event_id=inbox_event_id,
+                created_at=now,
+                next_attempt_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=[OutboxMessage.dedup_key])
+            .returning(OutboxMessage.id)
+        )
+        return inserted_id is not None
+
+    async def claim_due(
+        self, *, limit: int, now: datetime, lease: timedelta
+    ) -> list[OutboxMessage]:
+        """Lease up to `limit` due messages (also those whose lease expired).
+
+        Only the head of each chat's queue is claimable: a message waits while an earlier one
+        for the same chat is pending, in flight or parked, so a chat never sees them reordered.
+        """
+        earlier = aliased(OutboxMessage)
+        held_back = exists().where(
+            earlier.chat_id == OutboxMessage.chat_id,
+            earlier.id < OutboxMessage.id,
+            earlier.status.in_(_OUTBOX_UNSENT),
+        )
+        return await _claim_due(
+            self._session,
+            OutboxMessage,
+            waiting=OutboxStatus.PENDING,
+            leased=OutboxStatus.SENDING,
+            held_back=held_back,
+            limit=limit,
+            now=now,
+            lease=lease,
+        )
+
+    async def mark_sent(self, message_id: int, *, now: datetime) -> None:
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=OutboxStatus.SENT, sent_at=now, locked_until=None)
+        )
+
+    async def mark_retry(self, message_id: int, *, next_attempt_at: datetime, error: str) -> None:
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(
+                status=OutboxStatus.PENDING,
+                next_attempt_at=next_attempt_at,
+                locked_until=None,
+                last_error=error,
+            )
+        )
+
+    async def mark_dead(self, message_id: int, *, reason: str) -> None:
+        """Give up on the message (kept for inspection and `retry_dead`)."""
+        await self._session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(status=OutboxStatus.DEAD, locked_until=None, last_error=reason)
+        )
+
+    async def park_chat(self, chat_id: int, *, reason: str) -> int:
+        """Hold every unsent message for the chat (the bot is blocked there); returns count."""
+        parked = await self._session.scalars(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.chat_id == chat_id,
+                OutboxMessage.status.in_((OutboxStatus.PENDING, OutboxStatus.SENDING)),
+            )
+            .values(status=OutboxStatus.PARKED, locked_until=None, last_error=reason)
+            .returning(OutboxMessage.id)
+        )
+        return len(parked.all())
+
+    async def unpark_chat(self, chat_id: int, *, now: datetime) -> int:
+        """Release the chat's parked messages for delivery now; returns how many."""
+        released = await self._session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status == OutboxStatus.PARKED)
+            .values(status=OutboxStatus.PENDING, next_attempt_at=now)
+            .returning(OutboxMessage.id)
+        )
+        return len(released.all())
+
+    async def list_dead(self, *, limit: int = 100) -> list[OutboxMessage]:
+        """Dead letters, oldest first."""
+        dead = await self._session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == OutboxStatus.DEAD)
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        )
+        return list(dead)
+
+    async def retry_dead(
+        self, *, now: datetime, message_ids: Collection[int] | None = None
+    ) -> int:
+        """Queue dead letters again with a fresh attempt budget (all, or the given ids)."""
+        criteria = [OutboxMessage.status == OutboxStatus.DEAD]
+        if message_ids is not None:
+            criteria.append(OutboxMessage.id.in_(message_ids))
+        retried = await self._session.scalars(
+            update(OutboxMessage)
+            .where(*criteria)
+            .values(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now)
+            .returning(OutboxMessage.id)
+        )
+        return len(retried.all())
+
+    async def stats(self, *, now: datetime) -> OutboxStats:
+        pending_statuses = (OutboxStatus.PENDING, OutboxStatus.SENDING)
+        counts, oldest = await _status_counts(
+            self._session,
+            OutboxMessage.status,
+            OutboxMessage.created_at,
+            pending=pending_statuses,
+        )
+        return OutboxStats(
+            depth=sum(counts.get(status, 0) for status in pending_statuses),
+            parked=counts.get(OutboxStatus.PARKED, 0),
+            dead=counts.get(OutboxStatus.DEAD, 0),
+            oldest_pending_age=None if oldest is None else now - oldest,
+        )
+
+
+class AppStateRepository:
+    """Service-wide key/value settings."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, key: str) -> str | None:
+        return await self._session.scalar(select(AppState.value).where(AppState.key == key))
+
+    async def set(self, key: str, value: str) -> None:
+        statement = _insert(self._session, AppState).values(key=key, value=value)
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[AppState.key],
+                set_={"value": statement.excluded.value, "updated_at": utcnow()},
+            )
+        )
+
+    async def get_or_create(self, key: str, factory: Callable[[], str]) -> str:
+        """The stored value, or `factory()` stored first; concurrent callers get the same value."""
+        existing = await self.get(key)
+        if existing is not None:
+            return existing
+        await self._session.execute(
+            _insert(self._session, AppState)
+            .values(key=key, value=factory())
+            .on_conflict_do_nothing(index_elements=[AppState.key])
+        )
+        stored = await self.get(key)
+        assert stored is not None, "the row was inserted or already existed"
+        return stored
+
+
+class FsmStateRepository:
+    """Dialog state of aiogram's FSM, one row per storage key."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, key: str) -> FsmState | None:
+        return await self._session.get(FsmState, key)
+
+    async def set_state(self, key: str, state: str | None) -> None:
+        await self._upsert(key, {"state": state})
+
+    async def set_data(self, key: str, data: Mapping[str, Any]) -> None:
+        await self._upsert(key, {"data": dict(data)})
+
+    async def _upsert(self, key: str, values: dict[str, Any]) -> None:
+        statement = _insert(self._session, FsmState).values(key=key, **values)
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[FsmState.key], set_={**values, "updated_at": utcnow()}
+            )
+        )
+
+
+async def _claim_due(
+    session: AsyncSession,
+    model: type[_QueueRow],
+    *,
+    waiting: StrEnum,
+    leased: StrEnum,
+    held_back: ColumnElement[bool],
+    limit: int,
+    now: datetime,
+    lease: timedelta,
+) -> list[_QueueRow]:
+    """Lease due rows (`waiting` and due, or `leased` with an expired lease) in one statement.
+
+    Rows come back in queue order: by next attempt time, then by arrival.
+    """
+    due = or_(
+        and_(model.status == waiting, model.next_attempt_at <= now),
+        and_(model.status == leased, model.locked_until <= now),
+    )
+    candidates = (
+        select(model.id)
+        .where(due, ~held_back)
+        .order_by(model.next_attempt_at, model.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=model)
+    )
+    claimed = await session.scalars(
+        update(model)
+        .where(model.id.in_(candidates))
+        .values(status=leased, locked_until=now + lease, attempts=model.attempts + 1)
+        .returning(model)
+        .execution_options(populate_existing=True)
+    )
+    return sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
+
+
+async def _status_counts(
+    session: AsyncSession,
+    status: SQLColumnExpression[_Status],
+    age_column: SQLColumnExpression[datetime],
+    *,
+    pending: Sequence[_Status],
+) -> tuple[dict[_Status, int], datetime | None]:
+    """Row counts per status, and the oldest `age_column` among the `pending` statuses."""
+    rows = await session.execute(select(status, func.count()).group_by(status))
+    counts = dict(rows.all())
+    oldest = await session.scalar(select(func.min(age_column)).where(status.in_(pending)))
+    return counts, oldest
