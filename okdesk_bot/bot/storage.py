@@ -6,17 +6,20 @@ Either way a user who is halfway through a dialog continues after the bot restar
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import (
+    BaseEventIsolation,
     BaseStorage,
     DefaultKeyBuilder,
     KeyBuilder,
     StateType,
     StorageKey,
 )
-from aiogram.fsm.storage.redis import RedisStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okdesk_bot.db.uow import UnitOfWork
@@ -58,11 +61,30 @@ class DatabaseStorage(BaseStorage):
         """The engine belongs to the application, which disposes of it."""
 
 
-def create_storage(
+@dataclass(frozen=True, slots=True)
+class DialogBackend:
+    """Dialog state plus the per-chat lock that serialises one person's updates.
+
+    Without the lock, two quick messages from one person are handled concurrently and race on
+    the same state (two tickets from a double tap, a lost registration step).
+    """
+
+    storage: BaseStorage
+    isolation: BaseEventIsolation
+
+    async def close(self) -> None:
+        await self.storage.close()
+        await self.isolation.close()
+
+
+def create_dialog_backend(
     sessions: async_sessionmaker[AsyncSession], redis_url: str | None
-) -> BaseStorage:
+) -> DialogBackend:
+    """Redis (shared by every instance) when configured, else the database and local locks."""
     if redis_url:
-        return RedisStorage.from_url(
-            redis_url, key_builder=DefaultKeyBuilder(prefix="okdesk_bot", with_destiny=True)
+        keys = DefaultKeyBuilder(prefix="okdesk_bot", with_destiny=True)
+        return DialogBackend(
+            storage=RedisStorage.from_url(redis_url, key_builder=keys),
+            isolation=RedisEventIsolation.from_url(redis_url, key_builder=keys),
         )
-    return DatabaseStorage(sessions)
+    return DialogBackend(storage=DatabaseStorage(sessions), isolation=SimpleEventIsolation())

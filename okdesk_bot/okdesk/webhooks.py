@@ -115,10 +115,11 @@ class Person(OkdeskModel):
     """Someone in an event: ``author``, a client contact, an assignee's employee.
 
     ``type`` is ``employee`` or ``contact`` when Okdesk says so (any other value reads as
-    ``None``). ``name`` is read too, for the REST-shaped ``{"id", "name"}`` references.
+    ``None``). ``name`` is read too, for the REST-shaped ``{"id", "name"}`` references. ``id``
+    may be missing (an automation rule acting, say): one odd person must not cost the event.
     """
 
-    id: int
+    id: int | None = None
     type: Annotated[PersonType | None, BeforeValidator(_known_person_type)] = None
     first_name: str | None = None
     last_name: str | None = None
@@ -127,10 +128,10 @@ class Person(OkdeskModel):
 
     @property
     def display_name(self) -> str:
-        """``last first patronymic``, else the server-built ``name``, else ``#id``."""
+        """``last first patronymic``, else the server-built ``name``, else ``#id`` (or ``?``)."""
         parts = (self.last_name, self.first_name, self.patronymic)
         joined = " ".join(part.strip() for part in parts if part and part.strip())
-        return joined or (self.name or "").strip() or f"#{self.id}"
+        return joined or (self.name or "").strip() or ("?" if self.id is None else f"#{self.id}")
 
     @property
     def is_contact(self) -> bool:

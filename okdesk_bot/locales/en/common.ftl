@@ -18,3 +18,12 @@ unexpected-error = Something went wrong. Please try again a bit later — we alr
 cmd-start = Get started
 cmd-help = Help
 cmd-cancel = Cancel the current action
+
+menu-create = 📝 Create a ticket
+menu-tickets = 📋 My tickets
+menu-status = 🔄 Check status
+menu-comment = 💬 Add a comment
+menu-shown = Main menu. Choose an action or just write what happened.
+
+not-registered = Please register first — it takes a minute. Tap /start.
+ticket-not-yours = This ticket is not among yours. Open the list: /tickets

@@ -11,7 +11,7 @@ from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from okdesk_bot.bot.storage import DatabaseStorage, create_storage
+from okdesk_bot.bot.storage import DatabaseStorage, create_dialog_backend
 from okdesk_bot.db.engine import create_engine, create_session_factory
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -26,7 +26,7 @@ def key(user_id: int = 9_000_000_000_001) -> StorageKey:
 
 
 async def test_state_and_data_survive_a_new_engine(database_url: str, engine: AsyncEngine) -> None:
-    storage = create_storage(create_session_factory(engine), None)
+    storage = create_dialog_backend(create_session_factory(engine), None).storage
     assert isinstance(storage, DatabaseStorage)
     await storage.set_state(key(), Registration.phone)
     await storage.set_data(key(), {"full_name": "Иванов Иван", "kind": "individual"})
@@ -56,9 +56,9 @@ async def test_clearing_keeps_users_apart(engine: AsyncEngine) -> None:
 
 @pytest.fixture
 async def redis_storage(engine: AsyncEngine) -> AsyncIterator[BaseStorage]:
-    storage = create_storage(create_session_factory(engine), REDIS_URL)
-    yield storage
-    await storage.close()
+    backend = create_dialog_backend(create_session_factory(engine), REDIS_URL)
+    yield backend.storage
+    await backend.close()
 
 
 @pytest.mark.parametrize("backend_url", ["sqlite"], indirect=True)
@@ -69,7 +69,7 @@ async def test_redis_is_used_when_configured(
     user = key(int(uuid.uuid4().int % 10**12))
     await redis_storage.set_state(user, Registration.phone)
     await redis_storage.set_data(user, {"a": 1})
-    again = create_storage(create_session_factory(engine), REDIS_URL)
+    again = create_dialog_backend(create_session_factory(engine), REDIS_URL).storage
     try:
         assert await again.get_state(user) == Registration.phone.state
         assert await again.get_data(user) == {"a": 1}

@@ -1,0 +1,196 @@
+"""Composition root: builds every long-lived object from the settings and runs the service.
+
+Nothing here runs at import time. `open_application` owns the resources (database engine,
+Okdesk client, Telegram bot) and closes them in reverse order; `serve` wires them into the
+Telegram intake, the HTTP server and the background workers of one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager, suppress
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from aiogram import Bot
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from okdesk_bot import __version__
+from okdesk_bot.bot.commands import set_commands
+from okdesk_bot.bot.factory import (
+    POLLING_TIMEOUT,
+    BotDependencies,
+    create_bot,
+    create_dispatcher,
+)
+from okdesk_bot.bot.middlewares import InFlightTracker
+from okdesk_bot.bot.storage import create_dialog_backend
+from okdesk_bot.config import Settings
+from okdesk_bot.db.engine import create_engine, create_session_factory
+from okdesk_bot.db.migrate import upgrade_async
+from okdesk_bot.okdesk import OkdeskClient
+from okdesk_bot.services.webhook_secret import ensure_webhook_secret, webhook_endpoint_url
+from okdesk_bot.texts import Texts
+from okdesk_bot.web.app import create_web_app
+from okdesk_bot.web.health import HealthRegistry
+from okdesk_bot.web.webhook import WebhookEndpoint
+
+log = logging.getLogger(__name__)
+
+# How long shutdown waits for updates that are being handled.
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class Component(StrEnum):
+    """The halves of the service; `run` starts both in one process."""
+
+    BOT = "bot"
+    WEB = "web"
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """The long-lived objects of one process."""
+
+    settings: Settings
+    texts: Texts
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    okdesk: OkdeskClient
+    bot: Bot
+
+
+@asynccontextmanager
+async def open_application(settings: Settings) -> AsyncIterator[Application]:
+    """Create the resources of the service and close them, in reverse order, on exit."""
+    async with AsyncExitStack() as stack:
+        engine = create_engine(settings.database_url)
+        stack.push_async_callback(engine.dispose)
+        okdesk = OkdeskClient(
+            settings.okdesk_api_url,
+            settings.okdesk_api_token.get_secret_value(),
+            timeout=settings.okdesk_timeout,
+        )
+        stack.push_async_callback(okdesk.aclose)
+        bot = create_bot(settings.bot_token.get_secret_value(), api_url=settings.telegram_api_url)
+        stack.push_async_callback(bot.session.close)
+        yield Application(
+            settings=settings,
+            texts=Texts.load(),
+            engine=engine,
+            sessions=create_session_factory(engine),
+            okdesk=okdesk,
+            bot=bot,
+        )
+
+
+def build_health(app: Application) -> HealthRegistry:
+    registry = HealthRegistry()
+
+    async def database() -> Mapping[str, Any]:
+        async with app.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return {"backend": app.engine.dialect.name}
+
+    registry.add("database", database)
+    return registry
+
+
+async def serve(settings: Settings, components: frozenset[Component]) -> None:
+    """Run the chosen components until SIGINT/SIGTERM, then shut down cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with running_service(settings, components, stop=stop):
+            await stop.wait()
+            log.info("Shutting down")
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    log.info("Stopped")
+
+
+@asynccontextmanager
+async def running_service(
+    settings: Settings, components: frozenset[Component], *, stop: asyncio.Event | None = None
+) -> AsyncIterator[Application]:
+    """The service running inside the current event loop until the block exits.
+
+    `serve` uses it under signal handling; tests use it directly to drive the real service
+    in their own loop. `stop` is set if a component dies on its own (e.g. polling).
+    """
+    log.info("okdesk-bot %s starting: %s", __version__, ", ".join(sorted(components)))
+    await upgrade_async(settings.database_url)
+    async with open_application(settings) as app, AsyncExitStack() as running:
+        if Component.WEB in components:
+            await running.enter_async_context(_web_server(app))
+        if Component.BOT in components:
+            await running.enter_async_context(_telegram_polling(app, stop or asyncio.Event()))
+        log.info("Service is up")
+        yield app
+
+
+@asynccontextmanager
+async def _web_server(app: Application) -> AsyncIterator[None]:
+    secret = await ensure_webhook_secret(app.sessions, app.settings.webhook_secret)
+    webhook = WebhookEndpoint(path=app.settings.webhook_path, secret=secret, sessions=app.sessions)
+    web_app = create_web_app(health_registry=build_health(app), webhook=webhook)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, app.settings.host, app.settings.port)
+    await site.start()
+    log.info("HTTP server listening on %s:%s", app.settings.host, app.settings.port)
+    log.info(
+        "Okdesk webhook URL: %s (the full URL with the secret: `okdesk-bot check`)",
+        webhook_endpoint_url(app.settings, None),
+    )
+    try:
+        yield
+    finally:
+        await runner.cleanup()
+
+
+@asynccontextmanager
+async def _telegram_polling(app: Application, stop: asyncio.Event) -> AsyncIterator[None]:
+    me = await app.bot.get_me()
+    log.info("Telegram bot @%s (id %s)", me.username, me.id)
+    await set_commands(app.bot, app.texts)
+    tracker = InFlightTracker()
+    redis_url = app.settings.redis_url.get_secret_value() if app.settings.redis_url else None
+    dialog = create_dialog_backend(app.sessions, redis_url)
+    deps = BotDependencies(
+        settings=app.settings, texts=app.texts, okdesk=app.okdesk, sessions=app.sessions
+    )
+    dispatcher = create_dispatcher(deps, dialog, tracker=tracker)
+    polling = asyncio.create_task(
+        dispatcher.start_polling(
+            app.bot,
+            polling_timeout=POLLING_TIMEOUT,
+            handle_signals=False,
+            close_bot_session=False,
+        ),
+        name="telegram-polling",
+    )
+    # If polling dies on its own, the whole service stops rather than running deaf.
+    polling.add_done_callback(lambda _: stop.set())
+    try:
+        yield
+    finally:
+        if not polling.done():
+            try:
+                await dispatcher.stop_polling()
+            except RuntimeError:  # stopped before the Dispatcher got to start polling
+                polling.cancel()
+        with suppress(asyncio.CancelledError):
+            await polling
+        if not await tracker.wait_idle(SHUTDOWN_GRACE_SECONDS):
+            log.warning("Some updates were still being handled at shutdown")
+        await dialog.close()
