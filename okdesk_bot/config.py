@@ -105,6 +105,9 @@ class Settings(DatabaseSettings):
     okdesk_timeout: Annotated[float, Field(gt=0, le=120)] = 15.0
 
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
+    tickets_per_hour: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=10, description="How many tickets one person may create per hour"
+    )
 
     webhook_url: str | None = Field(
         default=None, description="Public base URL of this service, e.g. https://bot.example.com"
