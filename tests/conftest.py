@@ -25,6 +25,9 @@ from sqlalchemy.pool import NullPool
 from okdesk_bot.db.engine import create_engine, create_session_factory, to_async_url
 from okdesk_bot.db.migrate import upgrade_async
 from okdesk_bot.db.uow import UnitOfWork
+from okdesk_bot.emulators.okdesk import OkdeskEmulator
+from okdesk_bot.emulators.telegram import TelegramEmulator
+from tests.support import BOT_TOKEN, OKDESK_TOKEN
 
 DEFAULT_POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -111,3 +114,21 @@ async def uow(session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
 @pytest.fixture
 def now() -> datetime:
     return datetime(2030, 1, 2, 3, 4, 5, 678_901, tzinfo=UTC)
+
+
+@pytest.fixture
+async def okdesk() -> AsyncIterator[OkdeskEmulator]:
+    """The Okdesk emulator with its bundled seed data, serving on a free port."""
+    emulator = OkdeskEmulator(api_token=OKDESK_TOKEN)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()
+
+
+@pytest.fixture
+async def telegram() -> AsyncIterator[TelegramEmulator]:
+    """The Telegram emulator, flood limits off (tests that need them turn them on)."""
+    emulator = TelegramEmulator(tokens=[BOT_TOKEN], per_chat_rate=None, global_rate=None)
+    await emulator.start()
+    yield emulator
+    await emulator.stop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -20,18 +19,10 @@ import pytest
 
 from okdesk_bot.emulators.okdesk import OkdeskEmulator
 from okdesk_bot.emulators.telegram import TelegramEmulator
+from tests.support import BOT_TOKEN, OKDESK_TOKEN, free_port
 
-BOT_TOKEN = "123456:TEST-token-for-e2e"
-OKDESK_TOKEN = "e2e-okdesk-token"
 WEBHOOK_SECRET = "e2e-webhook-secret-0123456789"
 CLI = Path(sys.executable).with_name("okdesk-bot")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,22 +34,6 @@ class Finished:
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
-
-
-@pytest.fixture
-async def okdesk() -> AsyncIterator[OkdeskEmulator]:
-    emulator = OkdeskEmulator(api_token=OKDESK_TOKEN)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[TelegramEmulator]:
-    emulator = TelegramEmulator(tokens=[BOT_TOKEN], per_chat_rate=None, global_rate=None)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 from okdesk_bot.emulators.okdesk import OkdeskEmulator
-from tests.e2e.conftest import BOT_TOKEN, OKDESK_TOKEN, WEBHOOK_SECRET, run_cli
+from tests.e2e.conftest import WEBHOOK_SECRET, run_cli
+from tests.support import BOT_TOKEN, OKDESK_TOKEN
 
 
 async def test_all_checks_pass_against_the_emulators(

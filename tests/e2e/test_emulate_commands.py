@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import CLI, free_port, run_cli
+from tests.e2e.conftest import CLI, run_cli
+from tests.support import free_port
 
 
 async def wait_until_serving(url: str) -> None:

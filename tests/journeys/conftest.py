@@ -9,7 +9,6 @@ PostgreSQL. Seed data (bundled with the Okdesk emulator): contact 1 Анна С�
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -22,36 +21,12 @@ from okdesk_bot.db.models import UserKind
 from okdesk_bot.db.uow import UnitOfWork
 from okdesk_bot.emulators.okdesk import OkdeskEmulator
 from okdesk_bot.emulators.telegram import EmulatedUser, TelegramEmulator
+from tests.support import BOT_TOKEN, OKDESK_TOKEN, free_port
 
-BOT_TOKEN = "123456:TEST-journeys-token"
-OKDESK_TOKEN = "journeys-okdesk-token"
 # Telegram ids above 2**32: the schema must keep 64-bit ids.
 ANNA_TELEGRAM_ID = 7_000_000_001
 ALEXEY_TELEGRAM_ID = 7_000_000_002
 STRANGER_TELEGRAM_ID = 7_000_000_003
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@pytest.fixture
-async def okdesk() -> AsyncIterator[OkdeskEmulator]:
-    emulator = OkdeskEmulator(api_token=OKDESK_TOKEN)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[TelegramEmulator]:
-    emulator = TelegramEmulator(tokens=[BOT_TOKEN], per_chat_rate=None, global_rate=None)
-    await emulator.start()
-    yield emulator
-    await emulator.stop()
 
 
 @pytest.fixture
@@ -67,7 +42,7 @@ def settings(
         database_url=empty_database_url,
         webhook_secret=SecretStr("journeys-webhook-secret"),
         host="127.0.0.1",
-        port=_free_port(),
+        port=free_port(),
     )
 
 
