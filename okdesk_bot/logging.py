@@ -10,8 +10,11 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Final
 
 from okdesk_bot.config import LogFormat
@@ -41,6 +44,33 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
     return text
+
+
+# Identifies the unit of work a log line belongs to: `update_id` of a Telegram update,
+# `request_id` of an HTTP request. Set with `log_context(...)`; added to every record.
+_EMPTY: Mapping[str, object] = MappingProxyType({})
+_CONTEXT: ContextVar[Mapping[str, object]] = ContextVar("okdesk_bot_log_context", default=_EMPTY)
+
+
+@contextmanager
+def log_context(**fields: object) -> Iterator[None]:
+    """Add `fields` to every log record written inside the block (this task and its children)."""
+    token = _CONTEXT.set({**_CONTEXT.get(), **fields})
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Copies the current `log_context` fields onto the record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = _CONTEXT.get()
+        for key, value in context.items():
+            setattr(record, key, value)
+        record.context = "".join(f" {key}={value}" for key, value in context.items())
+        return True
 
 
 class RedactingFilter(logging.Filter):
@@ -76,7 +106,7 @@ class JsonFormatter(logging.Formatter):
         payload.update(
             (key, value)
             for key, value in record.__dict__.items()
-            if key not in _STANDARD_ATTRS and not key.startswith("_")
+            if key not in _STANDARD_ATTRS and not key.startswith("_") and key != "context"
         )
         if record.exc_text:
             payload["exception"] = record.exc_text
@@ -88,12 +118,13 @@ def setup_logging(
 ) -> None:
     """Configure the root logger once, replacing handlers installed before."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ContextFilter())
     handler.addFilter(RedactingFilter(secrets))
     if fmt is LogFormat.JSON:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s%(context)s")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -11,6 +11,7 @@ from aiogram.types import TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okdesk_bot.db.uow import UnitOfWork
+from okdesk_bot.logging import log_context
 from okdesk_bot.texts import Texts
 
 Handler: TypeAlias = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -29,7 +30,8 @@ class TranslatorMiddleware(BaseMiddleware):
 
 
 class InFlightTracker(BaseMiddleware):
-    """Knows which updates are being handled, so shutdown can let them finish."""
+    """Knows which updates are being handled (so shutdown can let them finish) and tags their
+    log lines with the update id."""
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -40,7 +42,8 @@ class InFlightTracker(BaseMiddleware):
             return await handler(event, data)
         self._tasks.add(task)
         try:
-            return await handler(event, data)
+            with log_context(update_id=getattr(event, "update_id", None)):
+                return await handler(event, data)
         finally:
             self._tasks.discard(task)
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from okdesk_bot.config import LogFormat
-from okdesk_bot.logging import setup_logging
+from okdesk_bot.logging import log_context, setup_logging
 
 BOT_TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 
@@ -70,3 +70,18 @@ def test_json_format_is_one_object_per_line(captured: Captured) -> None:
     assert record["message"] == "hello world"
     assert record["level"] == "INFO"
     assert record["update_id"] == 7
+
+
+def test_log_context_tags_records_in_both_formats(captured: Captured) -> None:
+    setup_logging("INFO", LogFormat.JSON)
+    with log_context(update_id=42):
+        logging.getLogger("okdesk_bot.bot").info("handled")
+    logging.getLogger("okdesk_bot.bot").info("outside")
+    first, second = (json.loads(line) for line in captured.getvalue().splitlines())
+    assert first["update_id"] == 42
+    assert "update_id" not in second
+
+    setup_logging("INFO", LogFormat.CONSOLE)
+    with log_context(update_id=7, request_id="r1"):
+        logging.getLogger("x").info("tagged")
+    assert captured.getvalue().splitlines()[-1].endswith("tagged update_id=7 request_id=r1")
