@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -30,16 +30,21 @@ from okdesk_bot.bot.factory import (
     create_dispatcher,
 )
 from okdesk_bot.bot.middlewares import InFlightTracker
+from okdesk_bot.bot.notifier import TelegramNotifier
 from okdesk_bot.bot.storage import create_dialog_backend
 from okdesk_bot.config import Settings
 from okdesk_bot.db.engine import create_engine, create_session_factory
 from okdesk_bot.db.migrate import upgrade_async
 from okdesk_bot.okdesk import OkdeskClient
+from okdesk_bot.services.inbox_worker import InboxWorker, notification_workers
+from okdesk_bot.services.outbox_worker import DeliveryPolicy, DeliveryStats, OutboxWorker
 from okdesk_bot.services.webhook_secret import ensure_webhook_secret, webhook_endpoint_url
 from okdesk_bot.texts import Texts
 from okdesk_bot.web.app import create_web_app
 from okdesk_bot.web.health import HealthRegistry
+from okdesk_bot.web.metrics import MetricsEndpoint, outbox_probe, setup_metrics
 from okdesk_bot.web.webhook import WebhookEndpoint
+from okdesk_bot.workers import Worker, running_workers
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +69,7 @@ class Application:
     sessions: async_sessionmaker[AsyncSession]
     okdesk: OkdeskClient
     bot: Bot
+    delivery_stats: DeliveryStats = field(default_factory=DeliveryStats)
 
 
 @asynccontextmanager
@@ -90,6 +96,35 @@ async def open_application(settings: Settings) -> AsyncIterator[Application]:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Workers:
+    """The background workers of the HTTP half (it receives the events they process)."""
+
+    all: list[Worker]
+    inbox: InboxWorker
+
+
+def build_workers(app: Application) -> Workers:
+    """Wired so that a recorded webhook wakes the inbox worker and new notices the sender."""
+    sender = _outbox_sender(app)
+    inbox, pipeline = notification_workers(
+        app.settings,
+        texts=app.texts,
+        okdesk=app.okdesk,
+        sessions=app.sessions,
+        on_processed=sender.wake,
+    )
+    return Workers(all=[sender, *pipeline], inbox=inbox)
+
+
+def _outbox_sender(app: Application) -> OutboxWorker:
+    policy = DeliveryPolicy(
+        rate=app.settings.notify_rate, max_attempts=app.settings.notify_max_attempts
+    )
+    notifier = TelegramNotifier(app.bot, app.okdesk)
+    return OutboxWorker(app.sessions, notifier, policy=policy, stats=app.delivery_stats)
+
+
 def build_health(app: Application) -> HealthRegistry:
     registry = HealthRegistry()
 
@@ -99,6 +134,7 @@ def build_health(app: Application) -> HealthRegistry:
         return {"backend": app.engine.dialect.name}
 
     registry.add("database", database)
+    registry.add("outbox", outbox_probe(app.sessions))
     return registry
 
 
@@ -131,7 +167,9 @@ async def running_service(
     await upgrade_async(settings.database_url)
     async with open_application(settings) as app, AsyncExitStack() as running:
         if Component.WEB in components:
-            await running.enter_async_context(_web_server(app))
+            workers = build_workers(app)
+            await running.enter_async_context(_web_server(app, on_webhook=workers.inbox.wake))
+            await running.enter_async_context(running_workers(workers.all))
         if Component.BOT in components:
             await running.enter_async_context(_telegram_polling(app, stop or asyncio.Event()))
         log.info("Service is up")
@@ -139,10 +177,16 @@ async def running_service(
 
 
 @asynccontextmanager
-async def _web_server(app: Application) -> AsyncIterator[None]:
+async def _web_server(app: Application, *, on_webhook: Callable[[], None]) -> AsyncIterator[None]:
     secret = await ensure_webhook_secret(app.sessions, app.settings.webhook_secret)
-    webhook = WebhookEndpoint(path=app.settings.webhook_path, secret=secret, sessions=app.sessions)
+    webhook = WebhookEndpoint(
+        path=app.settings.webhook_path,
+        secret=secret,
+        sessions=app.sessions,
+        on_recorded=on_webhook,
+    )
     web_app = create_web_app(health_registry=build_health(app), webhook=webhook)
+    setup_metrics(web_app, MetricsEndpoint(app.sessions, webhook.stats, app.delivery_stats))
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, app.settings.host, app.settings.port)

@@ -8,16 +8,24 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 from okdesk_bot import __version__
 from okdesk_bot.config import ConfigError, Settings, load_database_settings, load_settings
 from okdesk_bot.logging import setup_logging
 
+if TYPE_CHECKING:
+    from okdesk_bot.db.repositories import OutboxStats
+    from okdesk_bot.db.uow import UnitOfWork
+
 EXIT_CONFIG = 2
 
 Command = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
 
 
 def _configured(verbose: bool = True) -> Settings:
@@ -69,6 +77,94 @@ def _db_upgrade(_: argparse.Namespace) -> int:
     return 0
 
 
+def _on_database(work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """Run `work` in one committed unit of work on `DATABASE_URL` (no other settings needed).
+
+    A database that cannot be read ends the command with exit code 1 and the driver's message.
+    """
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError  # noqa: PLC0415 - heavy import
+
+    from okdesk_bot.db.engine import create_engine, create_session_factory  # noqa: PLC0415
+    from okdesk_bot.db.uow import UnitOfWork  # noqa: PLC0415 - heavy import
+
+    settings = load_database_settings()
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            async with UnitOfWork(create_session_factory(engine)) as uow:
+                result = await work(uow)
+                await uow.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(run())
+    except (SQLAlchemyError, OSError) as exc:
+        cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+        print(f"✗ database: {type(cause).__name__}: {cause}", file=sys.stderr)
+        print("  (is DATABASE_URL right, and `okdesk-bot db upgrade` done?)", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _outbox_status(_: argparse.Namespace) -> int:
+    from okdesk_bot.db.base import utcnow  # noqa: PLC0415 - heavy import
+
+    async def read(uow: UnitOfWork) -> OutboxStats:
+        return await uow.outbox.stats(now=utcnow())
+
+    stats = _on_database(read)
+    oldest = stats.oldest_pending_age
+    waiting = f" (the oldest waits for {_duration(oldest)})" if oldest is not None else ""
+    print(f"to send: {stats.depth}{waiting}")
+    print(f"parked:  {stats.parked} (the person blocked the bot; sent when they unblock it)")
+    hint = " (`okdesk-bot outbox dead` lists them)" if stats.dead else ""
+    print(f"dead:    {stats.dead}{hint}")
+    return 0
+
+
+def _outbox_dead(args: argparse.Namespace) -> int:
+    async def read(uow: UnitOfWork) -> list[str]:
+        return [
+            f"#{message.id}  chat {message.chat_id}  issue {message.okdesk_issue_id or '-'}  "
+            f"queued {message.created_at:%Y-%m-%d %H:%M} UTC  attempts: {message.attempts}\n"
+            f"    {message.last_error or 'no reason recorded'}"
+            for message in await uow.outbox.list_dead(limit=args.limit)
+        ]
+
+    lines = _on_database(read)
+    print("\n".join(lines) if lines else "No dead letters.")
+    if lines:
+        print("Retry: okdesk-bot outbox retry ID... (or --all)")
+    return 0
+
+
+def _outbox_retry(args: argparse.Namespace) -> int:
+    from okdesk_bot.db.base import utcnow  # noqa: PLC0415 - heavy import
+
+    ids: list[int] | None = None if args.all else args.ids
+
+    async def retry(uow: UnitOfWork) -> int:
+        return await uow.outbox.retry_dead(now=utcnow(), message_ids=ids)
+
+    count = _on_database(retry)
+    print(f"✓ {count} dead letter(s) queued again")
+    if ids is not None and count < len(set(ids)):
+        print(f"✗ {len(set(ids)) - count} of the given ids are not dead letters")
+        return 1
+    return 0
+
+
+def _duration(age: timedelta) -> str:
+    seconds = int(age.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
 def _emulate_okdesk(args: argparse.Namespace) -> int:
     from okdesk_bot.emulators.okdesk import serve  # noqa: PLC0415 - heavy import
 
@@ -92,6 +188,29 @@ def _emulate_telegram(args: argparse.Namespace) -> int:
     setup_logging()
     print(f"Telegram Bot API emulator: TELEGRAM_API_URL=http://{args.host}:{args.port}")
     asyncio.run(serve(args.host, args.port, tokens=args.token))
+    return 0
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from okdesk_bot.sandbox import serve  # noqa: PLC0415 - heavy import
+
+    setup_logging(args.log_level)
+
+    def announce(url: str) -> None:
+        print(f"Sandbox: open {url} in a browser. Ctrl+C stops it.")
+        print("  Left: a Telegram chat with the real bot. Right: support in Okdesk.", flush=True)
+
+    try:
+        asyncio.run(serve(args.host, args.port, announce=announce))
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        print(
+            f"✗ {args.host}:{args.port} is in use; choose another port with --port",
+            file=sys.stderr,
+        )
+        return 1
+    print("Sandbox stopped; its temporary database is gone.")
     return 0
 
 
@@ -120,6 +239,21 @@ def build_parser() -> argparse.ArgumentParser:
         "upgrade", help="apply migrations", description="apply all database migrations"
     )
     upgrade.set_defaults(handler=_db_upgrade)
+
+    outbox = add("outbox", _outbox_status, "the notification queue: summary, dead letters, retry")
+    outbox_commands = outbox.add_subparsers(title="commands", metavar="COMMAND")
+    dead = outbox_commands.add_parser(
+        "dead", help="list dead letters", description="list dead letters with their reasons"
+    )
+    dead.add_argument("--limit", type=int, default=100, help="list at most this many")
+    dead.set_defaults(handler=_outbox_dead)
+    retry = outbox_commands.add_parser(
+        "retry", help="send dead letters again", description="queue dead letters again"
+    )
+    which = retry.add_mutually_exclusive_group(required=True)
+    which.add_argument("--all", action="store_true", help="every dead letter")
+    which.add_argument("ids", nargs="*", type=int, default=[], metavar="ID", help="message ids")
+    retry.set_defaults(handler=_outbox_retry)
 
     emulate = commands.add_parser(
         "emulate",
@@ -153,6 +287,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="a bot token the emulator accepts (repeatable); default 123456:TEST-token",
     )
     telegram.set_defaults(handler=_emulate_telegram)
+
+    sandbox = add(
+        "sandbox",
+        _sandbox,
+        "try the whole service offline: the real bot between the Okdesk and Telegram emulators, "
+        "in a web page (no configuration needed)",
+    )
+    sandbox.add_argument(
+        "--host", default="127.0.0.1", help="where the page listens (default: %(default)s)"
+    )
+    sandbox.add_argument(
+        "--port", type=int, default=8080, help="the page's port (default: %(default)s)"
+    )
+    sandbox.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="how much of the service's log to print",
+    )
     return parser
 
 

@@ -47,6 +47,18 @@ class LogFormat(StrEnum):
     JSON = "json"
 
 
+class NotifyMode(StrEnum):
+    """Where notifications learn about ticket changes."""
+
+    WEBHOOK = "webhook"  # Okdesk webhooks only
+    POLL = "poll"  # reconciliation only: reading Okdesk periodically, no webhook needed
+    BOTH = "both"  # webhooks, with reconciliation catching the lost ones
+
+    @property
+    def polls(self) -> bool:
+        return self is not NotifyMode.WEBHOOK
+
+
 class ConfigError(Exception):
     """The settings cannot be used; the message is written for the admin."""
 
@@ -116,6 +128,31 @@ class Settings(DatabaseSettings):
     webhook_secret: SecretStr | None = None
 
     redis_url: SecretStr | None = None
+
+    notify_rate: Annotated[float, Field(gt=0, le=1000)] = Field(
+        default=25.0,
+        description="Notifications per second across all chats (Telegram allows about 30)",
+    )
+    notify_max_attempts: Annotated[int, Field(ge=1, le=100)] = Field(
+        default=8,
+        description="Delivery attempts of one notification before it becomes a dead letter",
+    )
+
+    notify_mode: NotifyMode = Field(
+        default=NotifyMode.BOTH,
+        description="Sources of ticket changes: webhook, poll (reconciliation only) or both",
+    )
+    notify_poll_interval: Annotated[float, Field(gt=0, le=86400)] = Field(
+        default=60.0, description="Seconds between reconciliation runs (poll and both modes)"
+    )
+    notify_confirm_max_attempts: Annotated[int, Field(ge=1, le=1000)] = Field(
+        default=24,
+        description="Attempts at confirming an Okdesk event through the API before giving up",
+    )
+    notify_confirm_retry_delay: Annotated[float, Field(gt=0, le=3600)] = Field(
+        default=5.0,
+        description="Seconds before the first retry of an unconfirmed event (doubles each time)",
+    )
 
     host: str = "0.0.0.0"  # noqa: S104 - a service in a container listens on all interfaces
     port: Annotated[int, Field(ge=1, le=65535)] = 8080

@@ -96,6 +96,8 @@ class WebhookEndpoint:
     stats: WebhookStats = field(default_factory=WebhookStats)
     max_body_bytes: int = MAX_BODY_BYTES
     clock: Callable[[], datetime] = utcnow
+    on_recorded: Callable[[], None] | None = None
+    """Called after a new event is committed (wakes the inbox worker: no polling delay)."""
 
     def __post_init__(self) -> None:
         if not self.secret:
@@ -253,6 +255,8 @@ def _acknowledge(endpoint: WebhookEndpoint, event: WebhookEvent, *, stored: bool
     stats.accepted += 1
     stats.last_accepted_at = now
     log.info("Okdesk %s webhook for issue %s: recorded", event.event_type, event.issue.id)
+    if endpoint.on_recorded is not None:
+        endpoint.on_recorded()
     return web.json_response({"status": "accepted"})
 
 
