@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
 
 
 class UserKindChoice(StrEnum):
@@ -22,10 +23,15 @@ class RegistrationKind(CallbackData, prefix="rk"):
     kind: UserKindChoice
 
 
-class RegistrationConfirm(CallbackData, prefix="rc"):
-    """Registration: confirm (or reject) the company found by INN, or the final summary."""
+class ConfirmStep(StrEnum):
+    COMPANY = "c"  # the company found by INN is the user's
+    LOGOUT = "l"  # unbind the Telegram account from the Okdesk contact
 
-    step: str
+
+class RegistrationConfirm(CallbackData, prefix="rc"):
+    """Registration: a yes/no answer at one of the confirmation steps."""
+
+    step: ConfirmStep
     ok: bool
 
 
@@ -61,3 +67,30 @@ class DraftCallback(CallbackData, prefix="d"):
 
     action: DraftAction
     draft_id: int
+
+
+class ProfileAction(StrEnum):
+    EDIT = "e"  # register again; the old binding stays until the new one is stored
+    LOGOUT = "l"  # ask to confirm unbinding (answered with `RegistrationConfirm`)
+
+
+class ProfileCallback(CallbackData, prefix="pf"):
+    """An action on the sender's own profile (callback data names nobody else's)."""
+
+    action: ProfileAction
+
+
+class RegistrationRetry(CallbackData, prefix="rr"):
+    """Send the registration answers kept in the sender's dialog to Okdesk again."""
+
+
+class PendingCommentAction(StrEnum):
+    RESEND = "r"
+    DISCARD = "d"
+
+
+class PendingCommentCallback(CallbackData, prefix="pc"):
+    """A comment Okdesk did not take, kept in the sender's own dialog storage by its id."""
+
+    action: PendingCommentAction
+    pending_id: str = Field(min_length=1, max_length=16)

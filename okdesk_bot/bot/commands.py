@@ -7,7 +7,7 @@ from aiogram.types import BotCommand, BotCommandScopeAllPrivateChats
 
 from okdesk_bot.texts import DEFAULT_LOCALE, Texts
 
-COMMANDS = ("start", "help", "cancel")
+COMMANDS = ("start", "menu", "new", "tickets", "help", "cancel")
 
 
 def commands_for(texts: Texts, locale: str) -> list[BotCommand]:

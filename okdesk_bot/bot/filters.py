@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from aiogram.filters import BaseFilter
+from typing import Final
+
+from aiogram import F
+from aiogram.filters import BaseFilter, or_f
 from aiogram.types import Message
 
+from okdesk_bot.bot.keyboards import MENU_BUTTONS
 from okdesk_bot.texts import Texts
 
 
@@ -18,3 +22,9 @@ class MenuButton(BaseFilter):
         if message.text is None:
             return False
         return any(message.text == texts.get(self.key, locale) for locale in texts.locales)
+
+
+ANY_MENU_BUTTON: Final = or_f(*(MenuButton(key) for row in MENU_BUTTONS for key in row))
+"""A tap on any button of the main menu (never an answer to a question)."""
+COMMAND_TEXT: Final = F.text.startswith("/")
+"""A command, known or not (never an answer to a question)."""

@@ -10,8 +10,11 @@ from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from okdesk_bot.bot.session import handling_update
+from okdesk_bot.db.base import utcnow
 from okdesk_bot.db.uow import UnitOfWork
 from okdesk_bot.logging import log_context
+from okdesk_bot.services.outbox_worker import release_unblocked_chat
 from okdesk_bot.texts import Texts
 
 Handler: TypeAlias = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
@@ -42,7 +45,7 @@ class InFlightTracker(BaseMiddleware):
             return await handler(event, data)
         self._tasks.add(task)
         try:
-            with log_context(update_id=getattr(event, "update_id", None)):
+            with log_context(update_id=getattr(event, "update_id", None)), handling_update():
                 return await handler(event, data)
         finally:
             self._tasks.discard(task)
@@ -74,6 +77,12 @@ class UnitOfWorkMiddleware(BaseMiddleware):
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         async with UnitOfWork(self._sessions) as uow:
             sender: User | None = data.get("event_from_user")
+            user = await uow.users.get_by_telegram_id(sender.id) if sender else None
+            if user is not None and user.unreachable_since is not None:
+                # Whoever writes to the bot can be written to: deliver what was held back,
+                # even if Telegram's "unblocked" update (my_chat_member) never arrived.
+                await release_unblocked_chat(uow, user.chat_id, now=utcnow())
+                await uow.commit()
             data["uow"] = uow
-            data["user"] = await uow.users.get_by_telegram_id(sender.id) if sender else None
+            data["user"] = user
             return await handler(event, data)

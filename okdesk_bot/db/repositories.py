@@ -169,6 +169,36 @@ class UserRepository:
             update(User).where(User.chat_id == chat_id).values(unreachable_since=None)
         )
 
+    async def clear_binding(self, telegram_user_id: int) -> None:
+        """Forget the registration: the person is unregistered here, Okdesk keeps everything."""
+        await self._session.execute(
+            update(User)
+            .where(User.telegram_user_id == telegram_user_id)
+            .values(
+                registered_at=None,
+                kind=None,
+                okdesk_contact_id=None,
+                okdesk_company_id=None,
+                company_name=None,
+                phone=None,
+                full_name=None,
+                last_name=None,
+                first_name=None,
+                patronymic=None,
+                updated_at=utcnow(),
+            )
+            .execution_options(synchronize_session="fetch")
+        )
+
+    async def list_bound_contact_ids(self) -> set[int]:
+        """The Okdesk contacts that registered Telegram users are bound to."""
+        contact_ids = await self._session.scalars(
+            select(User.okdesk_contact_id)
+            .where(User.okdesk_contact_id.is_not(None), User.registered_at.is_not(None))
+            .distinct()
+        )
+        return {contact_id for contact_id in contact_ids if contact_id is not None}
+
 
 class TicketRepository:
     """Tickets submitted through the bot, deduplicated per Telegram message."""
@@ -219,6 +249,48 @@ class TicketRepository:
             .returning(Ticket.id)
         )
         return submitting is not None
+
+    async def reclaim_submitting(self, ticket_id: int, *, started_before: datetime) -> bool:
+        """Take over a submission that began before `started_before` and never finished (the
+        bot stopped mid-way); False if it is not such a ticket.
+
+        The caller must check whether Okdesk got the ticket before sending it again.
+        """
+        reclaimed = await self._session.scalar(
+            update(Ticket)
+            .where(
+                Ticket.id == ticket_id,
+                Ticket.state == TicketState.SUBMITTING,
+                Ticket.updated_at < started_before,
+            )
+            .values(state=TicketState.SUBMITTING, last_error=None, updated_at=utcnow())
+            .returning(Ticket.id)
+        )
+        return reclaimed is not None
+
+    async def update_draft(self, ticket_id: int, *, title: str, payload: dict[str, Any]) -> bool:
+        """Replace the title and payload of a draft (an album growing item by item); False if
+        the ticket is no longer a draft."""
+        updated = await self._session.scalar(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.state == TicketState.DRAFT)
+            .values(title=title, payload=payload)
+            .returning(Ticket.id)
+        )
+        return updated is not None
+
+    async def count_submitted_since(self, user_id: int, *, since: datetime) -> int:
+        """How many of the user's tickets went to Okdesk (or are going) since `since`."""
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(Ticket)
+            .where(
+                Ticket.user_id == user_id,
+                Ticket.state.in_((TicketState.SUBMITTING, TicketState.CREATED)),
+                Ticket.updated_at >= since,
+            )
+        )
+        return count or 0
 
     async def mark_created(self, ticket_id: int, *, okdesk_issue_id: int) -> None:
         await self._session.execute(

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class ServiceError(Exception):
-    """A use case could not be carried out for a reason the user should be told."""
+    """A use case could not be carried out for a reason the user should be told.
+
+    The bot explains it with the text `text_key`, given the values of `text_args`.
+    """
 
     text_key = "unexpected-error"
+
+    @property
+    def text_args(self) -> Mapping[str, str | int]:
+        """The values the text names (a ticket number, a limit…); none by default."""
+        return {}
 
 
 class NotRegisteredError(ServiceError):

@@ -7,6 +7,9 @@ start-greeting =
 help =
     <b>What I can do</b>
     /start — get started
+    /menu — the main menu
+    /new — create a ticket: your next message (text, photo, document, album, voice note) becomes it
+    /tickets — my tickets and their status
     /cancel — cancel the current action
     /help — this help
 

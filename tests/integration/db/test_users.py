@@ -176,3 +176,31 @@ async def test_naive_datetimes_are_rejected(uow: UnitOfWork) -> None:
 
     with pytest.raises(StatementError, match="naive datetime"):
         await uow.users.mark_unreachable(1, since=datetime(2030, 1, 1))  # noqa: DTZ001
+
+
+async def test_clearing_a_binding_unregisters_only_that_user(
+    uow: UnitOfWork, now: datetime
+) -> None:
+    for telegram_id, contact_id in ((1, 10), (2, 10), (3, 30)):
+        await uow.users.get_or_create(telegram_id, chat_id=telegram_id)
+        await uow.users.save_binding(
+            telegram_id,
+            kind=UserKind.INDIVIDUAL,
+            phone="+79990000000",
+            okdesk_contact_id=contact_id,
+            registered_at=now,
+            last_name="Иванов",
+        )
+    await uow.users.get_or_create(4, chat_id=4)  # started, never registered
+    assert await uow.users.list_bound_contact_ids() == {10, 30}
+
+    await uow.users.clear_binding(3)
+    await uow.commit()
+    assert await uow.users.list_bound_contact_ids() == {10}
+    cleared = await uow.users.get_by_telegram_id(3)
+    assert cleared is not None
+    assert (cleared.registered_at, cleared.okdesk_contact_id, cleared.phone) == (None, None, None)
+    assert cleared.last_name is None
+    kept = await uow.users.get_by_telegram_id(1)
+    assert kept is not None
+    assert kept.okdesk_contact_id == 10
