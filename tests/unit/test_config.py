@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from okdesk_bot.config import (
@@ -133,3 +136,13 @@ def test_database_maintenance_needs_no_tokens(monkeypatch: pytest.MonkeyPatch) -
     assert isinstance(settings, DatabaseSettings)
     assert not isinstance(settings, Settings)
     assert settings.database_url == "postgresql://u@db/okdesk"
+
+
+def test_every_setting_is_documented_in_env_example_and_readme() -> None:
+    root = Path(__file__).resolve().parents[2]
+    example = (root / ".env.example").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name in Settings.model_fields:
+        variable = name.upper()
+        assert re.search(rf"^{variable}=", example, re.MULTILINE), f"{variable} in .env.example"
+        assert f"`{variable}`" in readme, f"{variable} in README"

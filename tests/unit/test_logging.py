@@ -32,11 +32,17 @@ def captured(capsys: pytest.CaptureFixture[str]) -> Captured:
 
 @pytest.fixture(autouse=True)
 def restore_root_logger() -> object:
+    """setup_logging changes the root logger and the levels of chatty libraries: undo both."""
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
+    libraries = {
+        name: logging.getLogger(name).level for name in ("httpx", "httpcore", "aiohttp.access")
+    }
     yield
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, library_level in libraries.items():
+        logging.getLogger(name).setLevel(library_level)
 
 
 def test_known_secrets_and_secret_shapes_are_redacted(captured: Captured) -> None:

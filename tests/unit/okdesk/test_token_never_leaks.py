@@ -26,8 +26,10 @@ from tests.unit.okdesk.conftest import TOKEN, ClientFactory, Reply, ScriptedOkde
 
 @pytest.fixture
 def all_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    """Capture every logger, httpx and httpcore included, at DEBUG."""
+    """Capture every logger, httpx and httpcore included, at DEBUG (whatever set them before)."""
     caplog.set_level(logging.DEBUG)
+    for library in ("httpx", "httpcore"):
+        caplog.set_level(logging.DEBUG, logger=library)
     return caplog
 
 
