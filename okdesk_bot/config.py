@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TELEGRAM_API_URL: Final = "https://api.telegram.org"
 DEFAULT_DATABASE_URL: Final = "sqlite:///okdesk_bot.db"
 
 _BOT_TOKEN_RE: Final = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+# What Telegram accepts as a webhook `secret_token`.
+_TELEGRAM_SECRET_RE: Final = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _PLACEHOLDER_RE: Final = re.compile(
     r"^(?:|<.*>|\.\.\.|x+|changeme|change[_-]?me|todo|none|null|placeholder|secret|token"
     r"|your[_-].*|.*[_-]here|example.*)$",
@@ -127,6 +130,22 @@ class Settings(DatabaseSettings):
     webhook_path: str = "/webhook"
     webhook_secret: SecretStr | None = None
 
+    telegram_webhook_url: str | None = Field(
+        default=None,
+        description="Public base URL Telegram sends updates to; unset: long polling",
+    )
+    telegram_webhook_path: str = "/telegram"
+    telegram_webhook_secret: SecretStr | None = None
+    telegram_webhook_check_ip: bool = Field(
+        default=False,
+        description="Accept Telegram webhooks only from Telegram's published networks",
+    )
+    trusted_proxies: Annotated[tuple[IPv4Network | IPv6Network, ...], NoDecode] = Field(
+        default=(),
+        description="Proxies (addresses or networks, comma-separated) whose X-Forwarded-For "
+        "is believed",
+    )
+
     redis_url: SecretStr | None = None
 
     notify_rate: Annotated[float, Field(gt=0, le=1000)] = Field(
@@ -153,6 +172,13 @@ class Settings(DatabaseSettings):
         default=5.0,
         description="Seconds before the first retry of an unconfirmed event (doubles each time)",
     )
+    notify_lease: Annotated[float, Field(ge=10, le=3600)] = Field(
+        default=120.0,
+        description=(
+            "Seconds after which an event or notice held by a stopped instance, and the "
+            "reconciliation leadership, pass to another instance"
+        ),
+    )
 
     host: str = "0.0.0.0"  # noqa: S104 - a service in a container listens on all interfaces
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
@@ -178,14 +204,33 @@ class Settings(DatabaseSettings):
             raise ValueError("is empty or a placeholder")
         return SecretStr(token)
 
-    @field_validator("webhook_secret", "redis_url", mode="before")
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _check_telegram_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        secret = value.get_secret_value().strip()
+        if is_placeholder(secret):
+            raise ValueError("is a placeholder")
+        if not _TELEGRAM_SECRET_RE.match(secret):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        return SecretStr(secret)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(ip_network(item.strip()) for item in value.split(",") if item.strip())
+        return value
+
+    @field_validator("webhook_secret", "telegram_webhook_secret", "redis_url", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
             return None
         return value
 
-    @field_validator("okdesk_web_url", "webhook_url", mode="before")
+    @field_validator("okdesk_web_url", "webhook_url", "telegram_webhook_url", mode="before")
     @classmethod
     def _empty_url_is_unset(cls, value: object) -> object:
         if isinstance(value, str) and not value.strip():
@@ -204,7 +249,7 @@ class Settings(DatabaseSettings):
     def _check_telegram_url(cls, value: str) -> str:
         return _http_url(value, "TELEGRAM_API_URL")
 
-    @field_validator("webhook_path")
+    @field_validator("webhook_path", "telegram_webhook_path")
     @classmethod
     def _check_path(cls, value: str) -> str:
         value = value.strip()
@@ -228,6 +273,13 @@ class Settings(DatabaseSettings):
             self.okdesk_web_url = _http_url(self.okdesk_web_url, "OKDESK_WEB_URL")
         if self.webhook_url is not None:
             self.webhook_url = _http_url(self.webhook_url, "WEBHOOK_URL")
+        if self.telegram_webhook_url is not None:
+            self.telegram_webhook_url = _http_url(
+                self.telegram_webhook_url, "TELEGRAM_WEBHOOK_URL"
+            )
+        if self.telegram_webhook_path == self.webhook_path:
+            msg = "TELEGRAM_WEBHOOK_PATH must differ from WEBHOOK_PATH"
+            raise ValueError(msg)
         return self
 
     @property
@@ -235,6 +287,13 @@ class Settings(DatabaseSettings):
         """Base of links to tickets in the Okdesk web interface."""
         assert self.okdesk_web_url is not None  # set by the validator
         return self.okdesk_web_url
+
+    @property
+    def telegram_webhook_endpoint(self) -> str | None:
+        """The URL given to Telegram's `setWebhook`; None in long-polling mode."""
+        if self.telegram_webhook_url is None:
+            return None
+        return f"{self.telegram_webhook_url}{self.telegram_webhook_path}"
 
     def issue_url(self, issue_id: int) -> str:
         """Link to one ticket in the Okdesk web interface."""

@@ -16,7 +16,17 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    and_,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -595,6 +605,34 @@ class AppStateRepository:
         stored = await self.get(key)
         assert stored is not None, "the row was inserted or already existed"
         return stored
+
+    async def compare_and_set(
+        self, key: str, value: str, *, expected: str | None, stale_below: str
+    ) -> bool:
+        """Store `value` if the key is unset, still holds `expected`, or holds a value that sorts
+        below `stale_below`; True if stored. One statement, so concurrent callers cannot both
+        win (the basis of leases: values that start with their expiry time)."""
+        replaceable = AppState.value < stale_below
+        if expected is not None:
+            replaceable = or_(AppState.value == expected, replaceable)
+        statement = _insert(self._session, AppState).values(key=key, value=value)
+        stored = await self._session.scalar(
+            statement.on_conflict_do_update(
+                index_elements=[AppState.key],
+                set_={"value": statement.excluded.value, "updated_at": utcnow()},
+                where=replaceable,
+            ).returning(AppState.value)
+        )
+        return stored == value
+
+    async def delete_if(self, key: str, value: str) -> bool:
+        """Delete the key if it still holds `value`; True if deleted."""
+        deleted = await self._session.scalars(
+            delete(AppState)
+            .where(AppState.key == key, AppState.value == value)
+            .returning(AppState.key)
+        )
+        return deleted.first() is not None
 
 
 class FsmStateRepository:

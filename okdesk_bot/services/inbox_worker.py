@@ -16,13 +16,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Final
 
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okdesk_bot.config import Settings
 from okdesk_bot.db.base import utcnow
+from okdesk_bot.db.engine import to_async_url
 from okdesk_bot.db.models import InboxEvent
 from okdesk_bot.db.uow import UnitOfWork
 from okdesk_bot.okdesk import OkdeskClient, OkdeskError
+from okdesk_bot.services.leadership import LeaderOnly, LeaseElection
 from okdesk_bot.services.notifications import (
     NoticeRenderer,
     NotificationService,
@@ -39,6 +42,8 @@ LEASE: Final = timedelta(minutes=2)
 """Longer than confirming an event can take (two Okdesk reads with the client's retries)."""
 IDLE_DELAY_SECONDS: Final = 0.1
 RETRY_DELAY_CAP_SECONDS: Final = 1800.0
+RECONCILIATION_LEASE: Final = "reconciliation"
+"""The lease (`okdesk_bot.services.leadership`) whose holder alone reconciles."""
 
 
 def retry_delay(attempt: int, *, first: float, cap: float = RETRY_DELAY_CAP_SECONDS) -> float:
@@ -167,14 +172,30 @@ def notification_workers(
     service = NotificationService(
         okdesk=okdesk, sessions=sessions, renderer=NoticeRenderer(texts, settings.issue_url)
     )
+    lease = timedelta(seconds=settings.notify_lease)
     inbox = InboxWorker(
         service,
         sessions,
         max_attempts=settings.notify_confirm_max_attempts,
         first_retry_delay=settings.notify_confirm_retry_delay,
+        lease=lease,
         on_processed=on_processed,
     )
     workers: list[Worker] = [inbox]
     if settings.notify_mode.polls:
-        workers.append(Reconciler(okdesk, sessions, interval=settings.notify_poll_interval))
+        reconciler = Reconciler(okdesk, sessions, interval=settings.notify_poll_interval)
+        workers.append(_one_at_a_time(reconciler, settings, sessions, lease))
     return inbox, workers
+
+
+def _one_at_a_time(
+    reconciler: Reconciler,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    lease: timedelta,
+) -> Worker:
+    """On a shared database (PostgreSQL) only the instance holding the lease reconciles; a
+    SQLite file has one process, which needs no election."""
+    if make_url(to_async_url(settings.database_url)).get_backend_name() == "sqlite":
+        return reconciler
+    return LeaderOnly(reconciler, LeaseElection(sessions, RECONCILIATION_LEASE, lease=lease))

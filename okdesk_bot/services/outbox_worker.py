@@ -6,8 +6,8 @@ go out one after the other and those of different chats concurrently. Before eac
 `SendGate` enforces Telegram's pace: the global rate (`NOTIFY_RATE`, evenly spaced), about
 one message per second per chat, and a pause of everything after a 429. The outcome of each
 send is committed before the chat's next message can be claimed, so a message recorded as
-sent is never sent again. (The pace is kept per process: run one sender, or divide
-`NOTIFY_RATE` among them.)
+sent is never sent again. The pace is kept per process by `SendGate`; with several instances
+`okdesk_bot.services.shared_pace.RedisSendGate` keeps one pace, and one 429 pause, for all.
 
 What happens after a send, by outcome (see `Notifier`):
 
@@ -164,6 +164,18 @@ class DeliveryStats:
     flood_waits: int = 0
 
 
+class Pace(Protocol):
+    """When the next message may go (`SendGate` in one process, or shared by instances)."""
+
+    async def wait_turn(
+        self, chat_id: int, stop: asyncio.Event, *, until: float = math.inf
+    ) -> bool: ...
+
+    async def pause(self, seconds: float) -> None: ...
+
+    async def pause_left(self) -> float: ...
+
+
 class SendGate:
     """When the next message may go: Telegram's pace across all chats and within one chat.
 
@@ -195,12 +207,11 @@ class SendGate:
         self._chat_ready: dict[int, float] = {}
         self._turns = asyncio.Lock()
 
-    def pause(self, seconds: float) -> None:
+    async def pause(self, seconds: float) -> None:
         """Stop all sending for `seconds` from now (never shortens a longer pause)."""
         self._paused_until = max(self._paused_until, self._clock() + seconds)
 
-    @property
-    def pause_left(self) -> float:
+    async def pause_left(self) -> float:
         """Seconds until the current pause ends (0 when sending is not paused)."""
         return max(0.0, self._paused_until - self._clock())
 
@@ -313,13 +324,15 @@ class OutboxWorker:
         policy: DeliveryPolicy | None = None,
         stats: DeliveryStats | None = None,
         clock: Callable[[], datetime] = utcnow,
+        gate: Pace | None = None,
     ) -> None:
+        """`gate` paces the sends; by default a `SendGate` of this process at the policy's rate."""
         self._sessions = sessions
         self._notifier = notifier
         self._policy = policy or DeliveryPolicy()
         self.stats = stats or DeliveryStats()
         self._clock = clock
-        self._gate = SendGate(self._policy.rate, chat_interval=self._policy.chat_interval)
+        self._gate = gate or SendGate(self._policy.rate, chat_interval=self._policy.chat_interval)
         self._work = asyncio.Event()
         self._in_hand: dict[int, asyncio.Task[None]] = {}
 
@@ -355,7 +368,7 @@ class OutboxWorker:
 
         Nothing is claimed during a 429 pause: the messages would only sit idle in hand.
         """
-        if (pause := self._gate.pause_left) > 0:
+        if (pause := await self._gate.pause_left()) > 0:
             await wait_or_stop(stop, pause)
             return True
         free = self._policy.concurrency - len(self._in_hand)
@@ -400,7 +413,8 @@ class OutboxWorker:
         while True:
             if not await self._gate.wait_turn(message.chat_id, stop, until=message.hold_until):
                 reason = "the sender stopped" if stop.is_set() else "its turn would come too late"
-                await self._give_back(message, stop, delay=self._gate.pause_left, reason=reason)
+                pause = await self._gate.pause_left()
+                await self._give_back(message, stop, delay=pause, reason=reason)
                 return
             outcome = await self._notifier.send(message.chat_id, message.payload)
             if not isinstance(outcome, FloodWait):
@@ -410,7 +424,7 @@ class OutboxWorker:
             log.warning(
                 "Telegram asked to wait %.0f s (429); all sending paused", outcome.retry_after
             )
-            self._gate.pause(outcome.retry_after)
+            await self._gate.pause(outcome.retry_after)
 
     async def _record(
         self,

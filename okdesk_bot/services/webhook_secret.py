@@ -1,4 +1,5 @@
-"""The secret Okdesk sends back in the webhook URL (Okdesk does not sign webhooks)."""
+"""Webhook secrets: the one Okdesk sends back in the webhook URL (Okdesk does not sign webhooks)
+and the `secret_token` Telegram sends in a header in webhook mode."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from okdesk_bot.config import Settings
 from okdesk_bot.db.uow import UnitOfWork
 
 STATE_KEY = "webhook_secret"  # the app_state row holding a generated secret
+TELEGRAM_STATE_KEY = "telegram_webhook_secret"  # the row of a generated Telegram secret_token
 MASK = "***"
 
 
@@ -20,13 +22,17 @@ def generate_secret() -> str:
 
 
 async def ensure_webhook_secret(
-    sessions: async_sessionmaker[AsyncSession], configured: SecretStr | None
+    sessions: async_sessionmaker[AsyncSession],
+    configured: SecretStr | None,
+    *,
+    key: str = STATE_KEY,
 ) -> str:
-    """`WEBHOOK_SECRET` when set; otherwise the one generated on first start and kept."""
+    """The configured secret when set; otherwise the one generated on first start and kept
+    under `key` (one instance generates it, every other reads the same row)."""
     if configured is not None:
         return configured.get_secret_value()
     async with UnitOfWork(sessions) as uow:
-        secret = await uow.app_state.get_or_create(STATE_KEY, generate_secret)
+        secret = await uow.app_state.get_or_create(key, generate_secret)
         await uow.commit()
     return secret
 

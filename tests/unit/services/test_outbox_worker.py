@@ -62,15 +62,15 @@ async def test_a_pause_holds_back_even_those_already_waiting_for_a_slot() -> Non
     waiting = asyncio.create_task(turn_at(gate, 2))  # its slot comes 0.2 s after the first
     await asyncio.sleep(0.05)
 
-    gate.pause(0.3)  # a 429 arrives
-    assert gate.pause_left > 0.25
+    await gate.pause(0.3)  # a 429 arrives
+    assert await gate.pause_left() > 0.25
 
     assert await waiting - start >= 0.35 - TOLERANCE
 
 
 async def test_stopping_ends_the_wait_without_a_turn() -> None:
     gate = SendGate(10.0, chat_interval=0.0)
-    gate.pause(10.0)
+    await gate.pause(10.0)
     stop = asyncio.Event()
     asyncio.get_running_loop().call_later(0.05, stop.set)
 
@@ -81,7 +81,7 @@ async def test_stopping_ends_the_wait_without_a_turn() -> None:
 
 async def test_a_turn_that_would_come_too_late_is_refused_at_once() -> None:
     gate = SendGate(10.0, chat_interval=0.0)
-    gate.pause(10.0)
+    await gate.pause(10.0)
 
     started = time.monotonic()
     assert not await gate.wait_turn(1, asyncio.Event(), until=started + 1.0)

@@ -1,0 +1,287 @@
+"""The Telegram webhook endpoint over real HTTP, feeding a real Dispatcher.
+
+The Dispatcher's one handler records what it handled; its behaviour (fail, be slow) is set per
+test. Nothing here talks to Telegram: the handlers never call the Bot API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from ipaddress import ip_network
+from typing import Any
+
+import pytest
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message, Update
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from okdesk_bot.web.telegram_webhook import (
+    SECRET_HEADER,
+    TELEGRAM_NETWORKS,
+    ClientAddressPolicy,
+    TelegramWebhookEndpoint,
+    create_telegram_web_app,
+)
+from tests.support import BOT_TOKEN
+
+SECRET = "tg-Secret_token-123"
+PATH = "/telegram"
+LOCALHOST = (ip_network("127.0.0.1/32"),)
+
+WebClient = TestClient[web.Request, web.Application]
+Behaviour = Callable[[int], Awaitable[None]]
+
+
+class Recorder:
+    """The handler: records each update it finishes, after `behaviour` (if set) lets it."""
+
+    def __init__(self) -> None:
+        self.started: list[int] = []
+        self.handled: list[int] = []
+        self.behaviour: Behaviour | None = None
+
+    async def handle(self, message: Message, event_update: Update) -> None:
+        update_id = event_update.update_id
+        self.started.append(update_id)
+        if self.behaviour is not None:
+            await self.behaviour(update_id)
+        self.handled.append(update_id)
+
+
+def update(update_id: int, text: str = "hello") -> dict[str, Any]:
+    person = {"id": 42, "is_bot": False, "first_name": "Ann"}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 1_700_000_000,
+            "chat": {"id": 42, "type": "private", "first_name": "Ann"},
+            "from": person,
+            "text": text,
+        },
+    }
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def bot() -> AsyncIterator[Bot]:
+    telegram_bot = Bot(BOT_TOKEN)
+    yield telegram_bot
+    await telegram_bot.session.close()
+
+
+@pytest.fixture
+def dispatcher(recorder: Recorder) -> Dispatcher:
+    router = Router()
+    router.message.register(recorder.handle)
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+async def serve(endpoint: TelegramWebhookEndpoint) -> WebClient:
+    client = TestClient(TestServer(create_telegram_web_app(endpoint)))
+    await client.start_server()
+    return client
+
+
+def make_endpoint(
+    bot: Bot, dispatcher: Dispatcher, *, answer_timeout: float = 5.0, **policy: Any
+) -> TelegramWebhookEndpoint:
+    return TelegramWebhookEndpoint(
+        path=PATH,
+        secret=SECRET,
+        bot=bot,
+        dispatcher=dispatcher,
+        addresses=ClientAddressPolicy(**policy),
+        answer_timeout=answer_timeout,
+    )
+
+
+@pytest.fixture
+def endpoint(bot: Bot, dispatcher: Dispatcher) -> TelegramWebhookEndpoint:
+    return make_endpoint(bot, dispatcher)
+
+
+@pytest.fixture
+async def client(endpoint: TelegramWebhookEndpoint) -> AsyncIterator[WebClient]:
+    web_client = await serve(endpoint)
+    yield web_client
+    await web_client.close()
+
+
+async def post(
+    client: WebClient, body: Any, *, secret: str | None = SECRET, **headers: str
+) -> tuple[int, dict[str, Any]]:
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    async with client.post(PATH, json=body, headers=headers) as response:
+        answer: dict[str, Any] = await response.json()
+        return response.status, answer
+
+
+async def test_an_update_is_handled_before_the_answer(
+    client: WebClient, recorder: Recorder
+) -> None:
+    status, answer = await post(client, update(1))
+    assert (status, answer) == (200, {"status": "handled"})
+    assert recorder.handled == [1]
+
+
+@pytest.mark.parametrize("secret", [None, "", "tg-Secret_token-12", SECRET + "4", "x" * 300])
+async def test_missing_or_wrong_secret_is_401_and_nothing_handled(
+    client: WebClient, recorder: Recorder, secret: str | None
+) -> None:
+    status, answer = await post(client, update(1), secret=secret)
+    assert (status, answer) == (401, {"error": "unauthorized"})
+    assert recorder.started == []
+
+
+@pytest.mark.parametrize("body", [[1, 2], {"message": {}}, {"update_id": "one"}])
+async def test_a_body_that_is_not_an_update_is_400(
+    client: WebClient, recorder: Recorder, body: Any
+) -> None:
+    status, _ = await post(client, body)
+    assert status == 400
+    assert recorder.started == []
+
+
+async def test_a_failed_update_is_500_and_handled_when_delivered_again(
+    client: WebClient, recorder: Recorder
+) -> None:
+    attempts = 0
+
+    async def fail_once(_: int) -> None:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            msg = "the database went away"
+            raise RuntimeError(msg)
+
+    recorder.behaviour = fail_once
+    assert (await post(client, update(7)))[0] == 500
+    assert recorder.handled == []
+    assert await post(client, update(7)) == (200, {"status": "handled"})
+    assert recorder.handled == [7]
+
+
+async def test_an_update_delivered_again_after_success_is_not_handled_twice(
+    client: WebClient, recorder: Recorder
+) -> None:
+    await post(client, update(3))
+    assert await post(client, update(3)) == (200, {"status": "duplicate"})
+    assert recorder.started == [3]
+
+
+async def test_a_slow_update_is_answered_in_time_and_finishes_once(
+    bot: Bot, dispatcher: Dispatcher, recorder: Recorder
+) -> None:
+    release = asyncio.Event()
+
+    async def wait_for_release(_: int) -> None:
+        await release.wait()
+
+    recorder.behaviour = wait_for_release
+    endpoint = make_endpoint(bot, dispatcher, answer_timeout=0.05)
+    client = await serve(endpoint)
+    try:
+        assert await post(client, update(5)) == (200, {"status": "handling"})
+        # Telegram gave up on the first answer and delivers the update again meanwhile.
+        assert await post(client, update(5)) == (200, {"status": "handling"})
+        release.set()
+        assert await endpoint.close(grace=5)
+    finally:
+        await client.close()
+    assert recorder.started == [5]
+    assert recorder.handled == [5]
+
+
+async def test_closing_refuses_new_updates_and_waits_for_those_in_flight(
+    client: WebClient, endpoint: TelegramWebhookEndpoint, recorder: Recorder
+) -> None:
+    started = asyncio.Event()
+
+    async def slow(_: int) -> None:
+        started.set()
+        await asyncio.sleep(0.2)
+
+    recorder.behaviour = slow
+    in_flight = asyncio.create_task(post(client, update(1)))
+    await started.wait()
+    closing = asyncio.create_task(endpoint.close(grace=5))
+    assert await post(client, update(2)) == (503, {"error": "shutting down"})
+    assert await closing
+    assert await in_flight == (200, {"status": "handled"})
+    assert recorder.started == [1]
+
+
+async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    bot: Bot, dispatcher: Dispatcher, recorder: Recorder
+) -> None:
+    telegram = {"X-Forwarded-For": "149.154.167.99"}
+    direct = make_endpoint(bot, dispatcher, allowed_networks=TELEGRAM_NETWORKS)
+    proxied = make_endpoint(
+        bot, dispatcher, allowed_networks=TELEGRAM_NETWORKS, trusted_proxies=LOCALHOST
+    )
+    for endpoint, expected in ((direct, 403), (proxied, 200)):
+        client = await serve(endpoint)
+        try:
+            assert (await post(client, update(expected), **telegram))[0] == expected
+        finally:
+            await client.close()
+    assert recorder.handled == [200]
+
+
+async def test_an_address_outside_telegram_is_403_and_logged(
+    bot: Bot, dispatcher: Dispatcher, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    endpoint = make_endpoint(
+        bot, dispatcher, allowed_networks=TELEGRAM_NETWORKS, trusted_proxies=LOCALHOST
+    )
+    client = await serve(endpoint)
+    try:
+        with caplog.at_level(logging.WARNING, logger="okdesk_bot.web.telegram_webhook"):
+            status, _ = await post(
+                client, update(1), **{"X-Forwarded-For": "149.154.167.99, 203.0.113.5"}
+            )
+    finally:
+        await client.close()
+    assert status == 403
+    assert recorder.started == []
+    assert "203.0.113.5" in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "client"),
+    [
+        ("127.0.0.1", [], "127.0.0.1"),
+        ("198.51.100.1", ["203.0.113.5"], "198.51.100.1"),  # not a trusted proxy: ignored
+        ("127.0.0.1", ["203.0.113.5, 10.0.0.2"], "10.0.0.2"),
+        ("127.0.0.1", ["6.6.6.6, 203.0.113.5"], "203.0.113.5"),  # only the last hop counts
+        ("127.0.0.1", ["127.0.0.9", "127.0.0.8"], "127.0.0.9"),  # all trusted: the first
+        ("127.0.0.1", ["not-an-address"], "not-an-address"),
+    ],
+)
+def test_client_address_policy(peer: str, forwarded: list[str], client: str) -> None:
+    policy = ClientAddressPolicy(trusted_proxies=(ip_network("127.0.0.0/8"),))
+    assert policy.client_of(peer, forwarded) == client
+
+
+def test_allow_list_is_off_by_default_and_refuses_what_it_cannot_read() -> None:
+    assert ClientAddressPolicy().allows("203.0.113.5")
+    telegram_only = ClientAddressPolicy(allowed_networks=TELEGRAM_NETWORKS)
+    assert telegram_only.allows("91.108.4.10")
+    assert not telegram_only.allows("203.0.113.5")
+    assert not telegram_only.allows("not-an-address")
+    assert not telegram_only.allows(None)
+
+
+def test_the_secret_is_not_in_the_repr(endpoint: TelegramWebhookEndpoint) -> None:
+    assert SECRET not in repr(endpoint)
