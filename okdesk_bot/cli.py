@@ -15,6 +15,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from okdesk_bot import __version__
+from okdesk_bot.bench.options import BenchOptions
+from okdesk_bot.bench.options import add_arguments as add_bench_arguments
 from okdesk_bot.config import ConfigError, Settings, load_database_settings, load_settings
 from okdesk_bot.logging import setup_logging
 
@@ -37,7 +39,11 @@ def _configured(verbose: bool = True) -> Settings:
             secrets=[
                 settings.bot_token.get_secret_value(),
                 settings.okdesk_api_token.get_secret_value(),
-                *([settings.webhook_secret.get_secret_value()] if settings.webhook_secret else []),
+                *(
+                    secret.get_secret_value()
+                    for secret in (settings.webhook_secret, settings.telegram_webhook_secret)
+                    if secret is not None
+                ),
             ],
         )
     return settings
@@ -214,6 +220,12 @@ def _sandbox(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from okdesk_bot.bench.runner import execute  # noqa: PLC0415 - heavy import
+
+    return execute(BenchOptions.from_args(args))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="okdesk-bot",
@@ -229,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     add("run", _serve("bot", "web"), "run the whole service: Telegram, HTTP server, workers")
-    add("bot", _serve("bot"), "run only the Telegram half (long polling)")
+    add("bot", _serve("bot"), "run only the Telegram half (long polling, or its webhook)")
     add("webhook", _serve("web"), "run only the HTTP half (Okdesk webhooks, /health)")
     add("check", _check, "check the configuration, Okdesk, Telegram and the database")
 
@@ -306,6 +318,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="how much of the service's log to print",
     )
+
+    bench = add(
+        "bench",
+        _bench,
+        "measure the service against the emulators on this machine; prints a Markdown report",
+    )
+    add_bench_arguments(bench)
     return parser
 
 
