@@ -32,12 +32,19 @@ class TranslatorMiddleware(BaseMiddleware):
         return await handler(event, data)
 
 
-class InFlightTracker(BaseMiddleware):
-    """Knows which updates are being handled (so shutdown can let them finish) and tags their
-    log lines with the update id."""
+# Updates handled at the same time. Each may hold two database connections (its unit of work
+# and the dialog storage); unbounded, a crowd of people writing at once would take every
+# connection of the pool and wait forever for a second one (see `db.engine.POOL_SIZE`).
+MAX_CONCURRENT_UPDATES = 8
 
-    def __init__(self) -> None:
+
+class InFlightTracker(BaseMiddleware):
+    """Knows which updates are being handled (so shutdown can let them finish), lets at most
+    `limit` run at once, and tags their log lines with the update id."""
+
+    def __init__(self, limit: int = MAX_CONCURRENT_UPDATES) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._slots = asyncio.Semaphore(limit)
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         task = asyncio.current_task()
@@ -45,8 +52,9 @@ class InFlightTracker(BaseMiddleware):
             return await handler(event, data)
         self._tasks.add(task)
         try:
-            with log_context(update_id=getattr(event, "update_id", None)), handling_update():
-                return await handler(event, data)
+            async with self._slots:
+                with log_context(update_id=getattr(event, "update_id", None)), handling_update():
+                    return await handler(event, data)
         finally:
             self._tasks.discard(task)
 

@@ -59,6 +59,13 @@ def to_async_url(url: str) -> str:
     return f"{async_scheme}://{rest}"
 
 
+# Connections one process may hold. An update being handled holds up to two at once (its unit
+# of work and the dialog storage), so the Dispatcher handles at most
+# `bot.middlewares.MAX_CONCURRENT_UPDATES` updates at a time, leaving room for the workers.
+POOL_SIZE = 10
+POOL_OVERFLOW = 20
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine for `url` (sync or async form) with per-backend tuning.
 
@@ -72,8 +79,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         async_url,
         echo=echo,
         pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=10,
+        pool_size=POOL_SIZE,
+        max_overflow=POOL_OVERFLOW,
         pool_recycle=1800,
     )
 
@@ -88,7 +95,11 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
     in_memory = database in {"", ":memory:"} or url.query.get("mode") == "memory"
     if not in_memory:
         _require_parent_directory(Path(database))
-    engine = _create_async_engine(url, echo=echo)
+    engine = (
+        _create_async_engine(url, echo=echo)
+        if in_memory
+        else _create_async_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    )
     pragmas = _SQLITE_PRAGMAS if in_memory else ("PRAGMA journal_mode = WAL", *_SQLITE_PRAGMAS)
 
     @event.listens_for(engine.sync_engine, "connect")
