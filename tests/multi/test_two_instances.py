@@ -51,6 +51,11 @@ come up to 10 ms early (timers fire late; the GCRA tolerance), so a window can c
 more. One more: the emulator times a message when the test's busy event loop gets to it, so a
 stall of a few tens of milliseconds bunches messages sent in turn. Over 5 s windows the same
 slack of two messages is a far tighter bound on the sustained rate."""
+BURST_SLACK = 4
+"""The same slack for single seconds, plus two: a 100 ms stall of the test's event loop (the
+2-core machine also runs both instances, PostgreSQL and Redis) bunches up to three turns into
+the next second as the emulator stamps them. The 5 s bound and the emulator's own flood
+control (no 429 at Telegram's real limits) are the strict checks of the rate."""
 CHAT_SPACING_SLACK = 0.05
 """How much closer than 1 s two messages to one chat may arrive at the emulator: the turns are
 1 s apart, the requests' travel times differ by a few milliseconds (50 ms is generous)."""
@@ -207,7 +212,7 @@ async def test_two_instances_deliver_every_notice_once_in_order_at_one_global_ra
     await assert_queued_once_in_event_order(database_url, clients)
 
     times = [accepted.at for accepted in sent]
-    assert busiest(times) <= NOTIFY_RATE + RATE_SLACK
+    assert busiest(times) <= NOTIFY_RATE + BURST_SLACK
     assert busiest(times, 5.0) <= 5 * NOTIFY_RATE + RATE_SLACK
     assert telegram.stats.too_many_requests == 0
     for client in clients:
