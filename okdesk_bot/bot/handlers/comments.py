@@ -10,16 +10,17 @@ button sends a kept comment again. How it all looks: :mod:`okdesk_bot.bot.commen
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import replace
 from functools import partial
-from typing import Final
+from typing import Any, Final, TypeVar
 
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from okdesk_bot.bot import comments_view as view
 from okdesk_bot.bot import replies
@@ -39,6 +40,7 @@ from okdesk_bot.bot.comment_input import (
 )
 from okdesk_bot.bot.files import TelegramFiles
 from okdesk_bot.bot.filters import ANY_MENU_BUTTON, COMMAND_TEXT, MenuButton
+from okdesk_bot.bot.middlewares import Handler
 from okdesk_bot.bot.replies import Reply, error_text
 from okdesk_bot.bot.states import CommentStates
 from okdesk_bot.db.models import User
@@ -63,30 +65,45 @@ COMMENTS_DESTINY: Final = "comments"
 ALBUM_COMPLETE: Final = "comment_album_complete"
 """Handler data flag of an album fed again, complete, by the comments' `AlbumCollector`."""
 
+T = TypeVar("T")
+
 
 def _own_record(state: FSMContext) -> FSMContext:
     """The chat's comments record: beside the dialog state, untouched by /cancel."""
     return FSMContext(storage=state.storage, key=replace(state.key, destiny=COMMENTS_DESTINY))
 
 
-def _service(okdesk: OkdeskClient, state: FSMContext) -> CommentService:
-    return CommentService(okdesk, PendingComments(_own_record(state)))
+async def _with_comments(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+    """Put `comments`, the chat's `CommentService`, into handler data."""
+    data["comments"] = CommentService(data["okdesk"], PendingComments(_own_record(data["state"])))
+    return await handler(event, data)
+
+
+async def _answered(callback: CallbackQuery, t: Translator, outcome: Awaitable[T]) -> T | None:
+    """Await a service call and answer the button: None, with an alert, if the call failed."""
+    try:
+        result = await outcome
+    except ServiceError as exc:
+        await callback.answer(error_text(t, exc), show_alert=True)
+        return None
+    await callback.answer()
+    return result
 
 
 async def _post(
     message: Message,
     draft: CommentDraft,
     *,
+    comments: CommentService,
     bot: Bot,
     state: FSMContext,
     raw_state: str | None,
     t: Translator,
-    okdesk: OkdeskClient,
     user: User | None,
 ) -> None:
     """Post the comment and tell the client; the prompt is done unless they must write again."""
     try:
-        posted = await _service(okdesk, state).post(user, draft, TelegramFiles(bot))
+        posted = await comments.post(user, draft, TelegramFiles(bot))
     except (EmptyCommentError, FileTooBigError) as exc:
         await message.answer(error_text(t, exc))
         return
@@ -148,16 +165,13 @@ async def start_comment(
     callback_data: TicketCallback,
     state: FSMContext,
     t: Translator,
-    okdesk: OkdeskClient,
+    comments: CommentService,
     user: User | None,
 ) -> None:
     """A ticket's «Комментировать» button: the next message is the comment."""
-    try:
-        issue = await _service(okdesk, state).ticket_for_comment(user, callback_data.issue_id)
-    except ServiceError as exc:
-        await callback.answer(error_text(t, exc), show_alert=True)
+    issue = await _answered(callback, t, comments.ticket_for_comment(user, callback_data.issue_id))
+    if issue is None:
         return
-    await callback.answer()
     await expect_comment(state, issue.id)
     await replies.send(callback, view.write_prompt(t, issue.id, issue.title or ""))
 
@@ -166,17 +180,24 @@ async def comment_received(
     message: Message,
     *,
     comment_issue_id: int,
+    comments: CommentService,
     bot: Bot,
     state: FSMContext,
     raw_state: str | None,
     t: Translator,
-    okdesk: OkdeskClient,
     user: User | None,
 ) -> None:
     """The message after the prompt, or a reply to a message about a ticket, is a comment."""
     draft = comment_draft(message, comment_issue_id)
     await _post(
-        message, draft, bot=bot, state=state, raw_state=raw_state, t=t, okdesk=okdesk, user=user
+        message,
+        draft,
+        comments=comments,
+        bot=bot,
+        state=state,
+        raw_state=raw_state,
+        t=t,
+        user=user,
     )
 
 
@@ -199,11 +220,11 @@ async def comment_album_item(
 async def comment_album_complete(
     message: Message,
     *,
+    comments: CommentService,
     bot: Bot,
     state: FSMContext,
     raw_state: str | None,
     t: Translator,
-    okdesk: OkdeskClient,
     user: User | None,
 ) -> None:
     """The whole album arrived: one comment with every picture."""
@@ -211,7 +232,14 @@ async def comment_album_complete(
     if draft is None:  # already posted
         return
     await _post(
-        message, draft, bot=bot, state=state, raw_state=raw_state, t=t, okdesk=okdesk, user=user
+        message,
+        draft,
+        comments=comments,
+        bot=bot,
+        state=state,
+        raw_state=raw_state,
+        t=t,
+        user=user,
     )
 
 
@@ -223,18 +251,14 @@ async def show_history(
     callback: CallbackQuery,
     *,
     callback_data: TicketCallback,
-    state: FSMContext,
     t: Translator,
-    okdesk: OkdeskClient,
+    comments: CommentService,
     user: User | None,
 ) -> None:
     """A ticket's «История» button: its public comments, oldest first."""
-    try:
-        history = await _service(okdesk, state).history(user, callback_data.issue_id)
-    except ServiceError as exc:
-        await callback.answer(error_text(t, exc), show_alert=True)
+    history = await _answered(callback, t, comments.history(user, callback_data.issue_id))
+    if history is None:
         return
-    await callback.answer()
     for reply in view.history_messages(t, history):
         await replies.send(callback, reply)
 
@@ -244,15 +268,13 @@ async def resend_comment(
     *,
     callback_data: PendingCommentCallback,
     bot: Bot,
-    state: FSMContext,
     t: Translator,
-    okdesk: OkdeskClient,
+    comments: CommentService,
     user: User | None,
 ) -> None:
     """«Отправить ещё раз» on a comment Okdesk did not take."""
-    service = _service(okdesk, state)
     try:
-        posted = await service.resend(user, callback_data.pending_id, TelegramFiles(bot))
+        posted = await comments.resend(user, callback_data.pending_id, TelegramFiles(bot))
     except CommentNotPostedError as exc:  # still kept: the same button works later
         await callback.answer(error_text(t, exc), show_alert=True)
         return
@@ -269,12 +291,11 @@ async def discard_comment(
     callback: CallbackQuery,
     *,
     callback_data: PendingCommentCallback,
-    state: FSMContext,
     t: Translator,
-    okdesk: OkdeskClient,
+    comments: CommentService,
 ) -> None:
     """«Не отправлять»: forget a comment Okdesk did not take."""
-    discarded = await _service(okdesk, state).discard(callback_data.pending_id)
+    discarded = await comments.discard(callback_data.pending_id)
     await callback.answer(t("comment-discarded" if discarded else "comment-pending-gone"))
     await _drop_pending_buttons(callback)
 
@@ -284,6 +305,8 @@ def build_router() -> Router:
     albums = AlbumCollector(ALBUM_COMPLETE)
     router.shutdown.register(albums.close)
     router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.middleware(_with_comments)
+    router.callback_query.middleware(_with_comments)
     not_a_menu_tap = ~ANY_MENU_BUTTON
     not_a_command = ~COMMAND_TEXT
     # Replies to bot messages about a ticket are comments outside any dialog too.

@@ -4,21 +4,22 @@ Two routers. `build_router` holds the commands, menu buttons, the new-ticket dia
 ticket buttons; `build_fallback_router` goes last and answers whatever no feature took: text
 or a captioned file outside any dialog is offered as a ticket, the rest gets a hint.
 
-Handlers get the Dispatcher's `StatusCatalog` as `statuses` (workflow data); the router's
-`AlbumCollector` is bound to the one handler that needs it.
+Handlers get the Dispatcher's `StatusCatalog` as `statuses` (workflow data) and the update's
+`TicketSubmission` as `submission` (both routers' middleware); the router's `AlbumCollector`
+is bound to the one handler that needs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable
 from functools import partial
-from typing import Final
+from typing import Any, Final
 
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, StateFilter, or_f
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message, Update
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update
 
 from okdesk_bot.bot import replies
 from okdesk_bot.bot import tickets_view as view
@@ -33,12 +34,12 @@ from okdesk_bot.bot.callbacks import (
 from okdesk_bot.bot.files import TelegramFiles
 from okdesk_bot.bot.filters import ANY_MENU_BUTTON, COMMAND_TEXT, MenuButton
 from okdesk_bot.bot.keyboards import main_menu
+from okdesk_bot.bot.middlewares import Handler
 from okdesk_bot.bot.replies import Reply
 from okdesk_bot.bot.states import TicketStates
 from okdesk_bot.bot.ticket_input import TicketInput
 from okdesk_bot.config import Settings
 from okdesk_bot.db.models import User
-from okdesk_bot.db.uow import UnitOfWork
 from okdesk_bot.okdesk import OkdeskClient
 from okdesk_bot.services.access import require_registered
 from okdesk_bot.services.errors import NotRegisteredError, ServiceError
@@ -73,15 +74,16 @@ def _registered(_event: Message, user: User | None) -> bool:
     return _is_registered(user)
 
 
-def _submission(
-    uow: UnitOfWork, okdesk: OkdeskClient, settings: Settings, bot: Bot
-) -> TicketSubmission:
-    return TicketSubmission(
-        uow=uow,
-        okdesk=okdesk,
-        files=TelegramFiles(bot),
+async def _with_submission(handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+    """Put `submission`, the update's `TicketSubmission`, into handler data."""
+    settings: Settings = data["settings"]
+    data["submission"] = TicketSubmission(
+        uow=data["uow"],
+        okdesk=data["okdesk"],
+        files=TelegramFiles(data["bot"]),
         tickets_per_hour=settings.tickets_per_hour,
     )
+    return await handler(event, data)
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,15 +162,12 @@ async def ticket_from_message(
     state: FSMContext,
     t: Translator,
     user: User | None,
-    uow: UnitOfWork,
-    okdesk: OkdeskClient,
+    submission: TicketSubmission,
     settings: Settings,
-    bot: Bot,
     ticket_message: TicketMessage,
 ) -> None:
     """The message the client wrote after «Создать заявку» becomes the ticket."""
     await state.clear()
-    submission = _submission(uow, okdesk, settings, bot)
     await _reply_with_outcome(message, t, settings, submission.create(user, ticket_message))
 
 
@@ -177,9 +176,7 @@ async def album_item(
     *,
     t: Translator,
     user: User | None,
-    uow: UnitOfWork,
-    okdesk: OkdeskClient,
-    settings: Settings,
+    submission: TicketSubmission,
     bot: Bot,
     albums: AlbumCollector,
     dispatcher: Dispatcher,
@@ -188,7 +185,7 @@ async def album_item(
 ) -> None:
     """Store one item of an album with the album's draft; the album is handled once complete."""
     try:
-        saved = await _submission(uow, okdesk, settings, bot).save_draft(user, ticket_message)
+        saved = await submission.save_draft(user, ticket_message)
     except ServiceError as error:
         await message.answer(view.error_text(t, error))
         return
@@ -204,19 +201,16 @@ async def album_complete(
     state: FSMContext,
     t: Translator,
     user: User | None,
-    uow: UnitOfWork,
-    okdesk: OkdeskClient,
+    submission: TicketSubmission,
     settings: Settings,
-    bot: Bot,
     ticket_message: TicketMessage,
 ) -> None:
     """All items of an album arrived: a ticket in the new-ticket dialog, else an offer."""
-    submission = _submission(uow, okdesk, settings, bot)
     if await state.get_state() == TicketStates.writing.state:
         await state.clear()
         await _reply_with_outcome(message, t, settings, submission.create(user, ticket_message))
     else:
-        await _offer(
+        await offer_ticket(
             message,
             t=t,
             settings=settings,
@@ -250,13 +244,10 @@ async def draft_action(
     *,
     t: Translator,
     user: User | None,
-    uow: UnitOfWork,
-    okdesk: OkdeskClient,
+    submission: TicketSubmission,
     settings: Settings,
-    bot: Bot,
 ) -> None:
     """Send a draft (from an offer, or again after a failure); the draft must be the user's."""
-    submission = _submission(uow, okdesk, settings, bot)
     try:
         ticket = await submission.submit(user, callback_data.draft_id)
     except SubmissionFailedError as error:
@@ -347,35 +338,15 @@ async def offer_ticket(
     message: Message,
     *,
     t: Translator,
-    user: User | None,
-    uow: UnitOfWork,
-    okdesk: OkdeskClient,
-    settings: Settings,
-    bot: Bot,
-    ticket_message: TicketMessage,
-) -> None:
-    """Text (or a captioned file) outside any dialog: «Создать заявку из этого сообщения?»."""
-    submission = _submission(uow, okdesk, settings, bot)
-    await _offer(
-        message,
-        t=t,
-        settings=settings,
-        user=user,
-        submission=submission,
-        ticket_message=ticket_message,
-    )
-
-
-async def _offer(
-    message: Message,
-    *,
-    t: Translator,
     settings: Settings,
     user: User | None,
     submission: TicketSubmission,
     ticket_message: TicketMessage,
 ) -> None:
-    """Store the draft first, then offer it; a message that is a ticket already says so."""
+    """Text (or a captioned file) outside any dialog: «Создать заявку из этого сообщения?».
+
+    The draft is stored first, then offered; a message that is a ticket already says so.
+    """
     try:
         saved = await submission.save_draft(user, ticket_message)
     except ServiceError as error:
@@ -418,6 +389,8 @@ def build_router() -> Router:
     albums = AlbumCollector(ALBUM_COMPLETE)
     router.shutdown.register(albums.close)
     router.message.filter(F.chat.type == ChatType.PRIVATE)
+    router.message.middleware(_with_submission)
+    router.callback_query.middleware(_with_submission)
 
     router.message.register(show_menu, Command("menu"))
     router.message.register(start_ticket, or_f(Command("new"), MenuButton("menu-create")))
@@ -463,6 +436,7 @@ def build_router() -> Router:
 def build_fallback_router() -> Router:
     """The last router: offers a ticket for stray text, hints for everything else."""
     router = Router(name=f"{__name__}.fallback")
+    router.message.middleware(_with_submission)
     router.message.register(not_private, F.chat.type != ChatType.PRIVATE)
     router.message.register(not_registered, _unregistered)
     router.message.register(unknown_command, COMMAND_TEXT)
