@@ -136,12 +136,15 @@ class InboxEvent(Base):
     __tablename__ = "inbox_events"
     __table_args__ = (
         Index("ix_inbox_events_status_next_attempt_at", "status", "next_attempt_at"),
+        # Finds an issue's earlier unprocessed events in a few index steps however many
+        # processed ones it has (the claim holds later events back behind them).
+        Index("ix_inbox_events_okdesk_issue_id_status_id", "okdesk_issue_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
     dedup_key: Mapped[str] = mapped_column(String(255), unique=True)
     event_type: Mapped[str] = mapped_column(String(64))
-    okdesk_issue_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    okdesk_issue_id: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     status: Mapped[InboxStatus] = mapped_column(
@@ -160,7 +163,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox_messages"
     __table_args__ = (
         Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
-        Index("ix_outbox_messages_chat_id_id", "chat_id", "id"),
+        # The same for a chat's earlier unsent messages (delivery keeps each chat's order).
+        Index("ix_outbox_messages_chat_id_status_id", "chat_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
