@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from okdesk_bot.db.sqlite_gate import WriteGate
+
 SQLITE_ASYNC_SCHEME: Final = "sqlite+aiosqlite"
 POSTGRES_ASYNC_SCHEME: Final = "postgresql+asyncpg"
 
@@ -70,7 +72,8 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """Create the async engine for `url` (sync or async form) with per-backend tuning.
 
     SQLite gets WAL journaling (files only), a busy timeout, enforced foreign keys and
-    `synchronous=NORMAL` on every connection; PostgreSQL gets a pre-pinged, recycled pool.
+    `synchronous=NORMAL` on every connection, and a file's writers queue in the process
+    (`okdesk_bot.db.sqlite_gate`); PostgreSQL gets a pre-pinged, recycled pool.
     """
     async_url = make_url(to_async_url(url))
     if async_url.get_backend_name() == "sqlite":
@@ -101,6 +104,8 @@ def _create_sqlite_engine(url: URL, *, echo: bool) -> AsyncEngine:
         else _create_async_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
     )
     pragmas = _SQLITE_PRAGMAS if in_memory else ("PRAGMA journal_mode = WAL", *_SQLITE_PRAGMAS)
+    if not in_memory:  # an in-memory database lives in one connection: nothing to queue for
+        WriteGate(timeout=SQLITE_BUSY_TIMEOUT_MS / 1000).install(engine)
 
     @event.listens_for(engine.sync_engine, "connect")
     def _set_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
