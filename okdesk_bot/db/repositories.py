@@ -324,6 +324,32 @@ class TicketRepository:
         return list(tickets)
 
 
+MAX_INBOX_BATCH: Final = 500
+"""Entries per `InboxRepository.add_many` statement (6 parameters each, within every
+backend's limit on bound parameters)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NewInboxEvent:
+    """A received webhook to record: its raw payload under its dedup key."""
+
+    dedup_key: str
+    event_type: str
+    payload: dict[str, Any]
+    received_at: datetime
+    okdesk_issue_id: int | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "dedup_key": self.dedup_key,
+            "event_type": self.event_type,
+            "okdesk_issue_id": self.okdesk_issue_id,
+            "payload": self.payload,
+            "received_at": self.received_at,
+            "next_attempt_at": self.received_at,
+        }
+
+
 class InboxRepository:
     """Received Okdesk webhooks, processed in order per Okdesk issue."""
 
@@ -340,20 +366,34 @@ class InboxRepository:
         okdesk_issue_id: int | None = None,
     ) -> bool:
         """Record a webhook; False when one with the same dedup key is already recorded."""
-        inserted_id = await self._session.scalar(
+        entry = NewInboxEvent(dedup_key, event_type, payload, received_at, okdesk_issue_id)
+        [added] = await self.add_many([entry])
+        return added
+
+    async def add_many(self, entries: Sequence[NewInboxEvent]) -> list[bool]:
+        """Record webhooks in one statement; for each, whether it was new.
+
+        An entry is not new when its dedup key was recorded before, or appears earlier in
+        `entries`. At most :data:`MAX_INBOX_BATCH` entries at a time.
+        """
+        if len(entries) > MAX_INBOX_BATCH:
+            msg = f"at most {MAX_INBOX_BATCH} inbox entries per statement, got {len(entries)}"
+            raise ValueError(msg)
+        first: dict[str, NewInboxEvent] = {}
+        for entry in entries:
+            first.setdefault(entry.dedup_key, entry)
+        if not first:
+            return []
+        inserted = await self._session.scalars(
             _insert(self._session, InboxEvent)
-            .values(
-                dedup_key=dedup_key,
-                event_type=event_type,
-                okdesk_issue_id=okdesk_issue_id,
-                payload=payload,
-                received_at=received_at,
-                next_attempt_at=received_at,
-            )
+            .values([entry.row() for entry in first.values()])
             .on_conflict_do_nothing(index_elements=[InboxEvent.dedup_key])
-            .returning(InboxEvent.id)
+            .returning(InboxEvent.dedup_key)
         )
-        return inserted_id is not None
+        new_keys = set(inserted)
+        return [
+            first[entry.dedup_key] is entry and entry.dedup_key in new_keys for entry in entries
+        ]
 
     async def claim_due(self, *, limit: int, now: datetime, lease: timedelta) -> list[InboxEvent]:
         """Lease up to `limit` due events (also those whose lease expired), oldest first.

@@ -2,8 +2,9 @@
 
 The endpoint only records: it authenticates the request, parses the body into a typed event
 and stores the raw payload in the inbox under the event's dedup key, committed before the
-answer. Processing (and any talk to Okdesk or Telegram) happens later, in the background, so
-the answer is as fast as one database write.
+answer (webhooks arriving together share a commit: `okdesk_bot.services.inbox_writer`).
+Processing (and any talk to Okdesk or Telegram) happens later, in the background, so the
+answer is as fast as one database write.
 
 Answers (all JSON):
 
@@ -32,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okdesk_bot.db.base import utcnow
+from okdesk_bot.db.repositories import NewInboxEvent
 from okdesk_bot.db.uow import UnitOfWork
 from okdesk_bot.okdesk.webhooks import (
     IssueEvent,
@@ -41,6 +43,7 @@ from okdesk_bot.okdesk.webhooks import (
     dedup_key,
     parse_webhook,
 )
+from okdesk_bot.services.inbox_writer import InboxWriter
 from okdesk_bot.web.health import Probe
 
 log = logging.getLogger(__name__)
@@ -98,11 +101,14 @@ class WebhookEndpoint:
     clock: Callable[[], datetime] = utcnow
     on_recorded: Callable[[], None] | None = None
     """Called after a new event is committed (wakes the inbox worker: no polling delay)."""
+    writer: InboxWriter = field(init=False, repr=False)
+    """Commits concurrent webhooks together (group commit)."""
 
     def __post_init__(self) -> None:
         if not self.secret:
             msg = "the webhook secret must not be empty"
             raise ValueError(msg)
+        object.__setattr__(self, "writer", InboxWriter(self.sessions))  # frozen dataclass
 
 
 WEBHOOK_KEY: Final = web.AppKey("okdesk_webhook", WebhookEndpoint)
@@ -121,6 +127,11 @@ def setup_webhook(app: web.Application, endpoint: WebhookEndpoint) -> None:
     """Route ``POST endpoint.path`` to the receiver (other methods get aiohttp's 405)."""
     app[WEBHOOK_KEY] = endpoint
     app.router.add_post(endpoint.path, receive_webhook)
+
+    async def finish_writes(_app: web.Application) -> None:
+        await endpoint.writer.close()  # a last batch is committed before the engine goes
+
+    app.on_cleanup.append(finish_writes)
 
 
 async def receive_webhook(request: web.Request) -> web.Response:
@@ -228,16 +239,15 @@ async def _record(endpoint: WebhookEndpoint, event: WebhookEvent, payload: dict[
     payload shows an admin what Okdesk sends, and a later version of the bot can process it.
     Processing parses them as `UnknownEvent` again and marks them ignored.
     """
-    async with UnitOfWork(endpoint.sessions) as uow:
-        added = await uow.inbox.add(
+    return await endpoint.writer.record(
+        NewInboxEvent(
             dedup_key=dedup_key(event),
             event_type=event.event_type[:EVENT_TYPE_MAX_LENGTH],
             payload=payload,
             received_at=endpoint.clock(),
             okdesk_issue_id=event.issue.id if isinstance(event, IssueEvent) else None,
         )
-        await uow.commit()
-    return added
+    )
 
 
 def _acknowledge(endpoint: WebhookEndpoint, event: WebhookEvent, *, stored: bool) -> web.Response:
