@@ -133,7 +133,7 @@ def build_workers(app: Application) -> Workers:
         texts=app.texts,
         okdesk=app.okdesk,
         sessions=app.sessions,
-        on_processed=sender.wake,
+        on_queued=sender.wake,
     )
     return Workers(all=[sender, *pipeline], inbox=inbox)
 

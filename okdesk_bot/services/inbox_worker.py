@@ -29,6 +29,7 @@ from okdesk_bot.services.leadership import LeaderOnly, LeaseElection
 from okdesk_bot.services.notifications import (
     NoticeRenderer,
     NotificationService,
+    Outcome,
     UnreadableEventError,
 )
 from okdesk_bot.services.reconciliation import Reconciler
@@ -72,10 +73,10 @@ class InboxWorker:
         batch_size: int = BATCH_SIZE,
         lease: timedelta = LEASE,
         idle_delay: float = IDLE_DELAY_SECONDS,
-        on_processed: Callable[[], None] | None = None,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
         self._service = service
-        self._on_processed = on_processed
+        self._on_queued = on_queued
         self._work = asyncio.Event()
         self._sessions = sessions
         self._max_attempts = max_attempts
@@ -93,8 +94,6 @@ class InboxWorker:
         while not stop.is_set():
             self._work.clear()
             if await self.process_due():
-                if self._on_processed is not None:
-                    self._on_processed()  # notices may be queued: wake the sender
                 continue
             if await self._idle(stop):
                 return
@@ -125,7 +124,7 @@ class InboxWorker:
 
     async def _process(self, event: InboxEvent) -> None:
         try:
-            await self._service.process(event)
+            outcome = await self._service.process(event)
         except UnreadableEventError as exc:
             await self._fail(event, f"unreadable payload: {exc}")
         except OkdeskError as exc:
@@ -133,6 +132,9 @@ class InboxWorker:
         except Exception as exc:
             log.exception("Inbox event %s could not be processed", event.id)
             await self._retry_or_fail(event, f"internal error: {type(exc).__name__}")
+        else:
+            if outcome is Outcome.NOTIFIED and self._on_queued is not None:
+                self._on_queued()  # notices are queued: the sender takes them now
 
     async def _retry_or_fail(self, event: InboxEvent, reason: str) -> None:
         if event.attempts >= self._max_attempts:
@@ -165,7 +167,7 @@ def notification_workers(
     texts: Texts,
     okdesk: OkdeskClient,
     sessions: async_sessionmaker[AsyncSession],
-    on_processed: Callable[[], None] | None = None,
+    on_queued: Callable[[], None] | None = None,
 ) -> tuple[InboxWorker, list[Worker]]:
     """The pipeline's workers for ``NOTIFY_MODE``: the inbox worker (also returned apart, to be
     woken by the webhook endpoint), and reconciliation unless webhooks are the only source."""
@@ -179,7 +181,7 @@ def notification_workers(
         max_attempts=settings.notify_confirm_max_attempts,
         first_retry_delay=settings.notify_confirm_retry_delay,
         lease=lease,
-        on_processed=on_processed,
+        on_queued=on_queued,
     )
     workers: list[Worker] = [inbox]
     if settings.notify_mode.polls:
