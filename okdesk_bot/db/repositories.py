@@ -14,12 +14,13 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     SQLColumnExpression,
-    and_,
+    bindparam,
     delete,
     exists,
     func,
@@ -30,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from okdesk_bot.db.base import Base, utcnow
 from okdesk_bot.db.models import (
@@ -400,22 +402,7 @@ class InboxRepository:
 
         An event is not claimed while an earlier event about the same issue is unprocessed.
         """
-        earlier = aliased(InboxEvent)
-        held_back = exists().where(
-            earlier.okdesk_issue_id == InboxEvent.okdesk_issue_id,
-            earlier.id < InboxEvent.id,
-            earlier.status.in_(_INBOX_UNPROCESSED),
-        )
-        return await _claim_due(
-            self._session,
-            InboxEvent,
-            waiting=InboxStatus.PENDING,
-            leased=InboxStatus.PROCESSING,
-            held_back=held_back,
-            limit=limit,
-            now=now,
-            lease=lease,
-        )
+        return await _INBOX_CLAIM.run(self._session, limit=limit, now=now, lease=lease)
 
     async def mark_done(self, event_id: int, *, now: datetime) -> None:
         await self._finish(event_id, InboxStatus.DONE, now=now, error=None)
@@ -506,22 +493,7 @@ class OutboxRepository:
         Only the head of each chat's queue is claimable: a message waits while an earlier one
         for the same chat is pending, in flight or parked, so a chat never sees them reordered.
         """
-        earlier = aliased(OutboxMessage)
-        held_back = exists().where(
-            earlier.chat_id == OutboxMessage.chat_id,
-            earlier.id < OutboxMessage.id,
-            earlier.status.in_(_OUTBOX_UNSENT),
-        )
-        return await _claim_due(
-            self._session,
-            OutboxMessage,
-            waiting=OutboxStatus.PENDING,
-            leased=OutboxStatus.SENDING,
-            held_back=held_back,
-            limit=limit,
-            now=now,
-            lease=lease,
-        )
+        return await _OUTBOX_CLAIM.run(self._session, limit=limit, now=now, lease=lease)
 
     async def mark_sent(self, message_id: int, *, now: datetime) -> None:
         await self._session.execute(
@@ -699,40 +671,81 @@ class FsmStateRepository:
         )
 
 
-async def _claim_due(
-    session: AsyncSession,
-    model: type[_QueueRow],
-    *,
-    waiting: StrEnum,
-    leased: StrEnum,
-    held_back: ColumnElement[bool],
-    limit: int,
-    now: datetime,
-    lease: timedelta,
-) -> list[_QueueRow]:
-    """Lease due rows (`waiting` and due, or `leased` with an expired lease) in one statement.
+class _QueueClaim(Generic[_QueueRow]):
+    """How a queue's due rows are leased: two statements built once, run with parameters.
 
-    Rows come back in queue order: by next attempt time, then by arrival.
+    First, rows whose lease expired (their worker died) go back to waiting. Then the due
+    waiting rows are leased in queue order, skipping those `held_back(earlier, row)` keeps
+    behind an earlier unfinished row. Keeping the second statement free of ``OR`` lets the
+    (status, next_attempt_at) index give the queue order directly, so a claim stops after
+    `limit` rows instead of sorting the whole backlog.
     """
-    due = or_(
-        and_(model.status == waiting, model.next_attempt_at <= now),
-        and_(model.status == leased, model.locked_until <= now),
-    )
-    candidates = (
-        select(model.id)
-        .where(due, ~held_back)
-        .order_by(model.next_attempt_at, model.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, of=model)
-    )
-    claimed = await session.scalars(
-        update(model)
-        .where(model.id.in_(candidates))
-        .values(status=leased, locked_until=now + lease, attempts=model.attempts + 1)
-        .returning(model)
-        .execution_options(populate_existing=True)
-    )
-    return sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
+
+    def __init__(
+        self,
+        model: type[_QueueRow],
+        *,
+        waiting: StrEnum,
+        leased: StrEnum,
+        unfinished: Collection[StrEnum],
+        same_queue: Callable[[Any, Any], ColumnElement[bool]],
+    ) -> None:
+        when = model.__table__.c.next_attempt_at.type
+        now = bindparam("now", type_=when)
+        self._recover = (
+            update(model)
+            .where(model.status == leased, model.locked_until <= now)
+            .values(status=waiting)
+            .execution_options(synchronize_session=False)
+        )
+        earlier = aliased(model)
+        held_back = exists().where(
+            same_queue(earlier, model), earlier.id < model.id, earlier.status.in_(unfinished)
+        )
+        candidates = (
+            select(model.id)
+            .where(model.status == waiting, model.next_attempt_at <= now, ~held_back)
+            .order_by(model.next_attempt_at, model.id)
+            .limit(bindparam("limit", type_=Integer()))
+            .with_for_update(skip_locked=True, of=model)
+        )
+        self._claim: ReturningUpdate[_QueueRow] = (
+            update(model)
+            .where(model.id.in_(candidates))
+            .values(
+                status=leased,
+                locked_until=bindparam("locked_until", type_=when),
+                attempts=model.attempts + 1,
+            )
+            .returning(model)
+            .execution_options(populate_existing=True)
+        )
+
+    async def run(
+        self, session: AsyncSession, *, limit: int, now: datetime, lease: timedelta
+    ) -> list[_QueueRow]:
+        """Lease up to `limit` rows; they come back in queue order (next attempt, arrival)."""
+        await session.execute(self._recover, {"now": now})
+        claimed = await session.scalars(
+            self._claim, {"now": now, "limit": limit, "locked_until": now + lease}
+        )
+        return sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
+
+
+_INBOX_CLAIM: Final = _QueueClaim(
+    InboxEvent,
+    waiting=InboxStatus.PENDING,
+    leased=InboxStatus.PROCESSING,
+    unfinished=_INBOX_UNPROCESSED,
+    same_queue=lambda earlier, event: earlier.okdesk_issue_id == event.okdesk_issue_id,
+)
+_OUTBOX_CLAIM: Final = _QueueClaim(
+    OutboxMessage,
+    waiting=OutboxStatus.PENDING,
+    leased=OutboxStatus.SENDING,
+    unfinished=_OUTBOX_UNSENT,
+    same_queue=lambda earlier, message: earlier.chat_id == message.chat_id,
+)
 
 
 async def _status_counts(
