@@ -27,9 +27,10 @@ import hashlib
 import json
 from collections.abc import Mapping
 from datetime import UTC
+from functools import cached_property
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import BeforeValidator, Field, PrivateAttr, ValidationError
 
 from okdesk_bot.okdesk.models import (
     Attachment,
@@ -230,18 +231,32 @@ class WebhookIssue(OkdeskModel):
         return self.status.code if self.status is not None else None
 
 
-class IssueEvent(OkdeskModel):
+class _Fingerprinted(OkdeskModel):
+    """An event that can name its payload by content (see `fingerprint`)."""
+
+    _payload: Mapping[str, Any] = PrivateAttr(default_factory=dict)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """The SHA-256 of the payload's canonical JSON (sorted keys), the same for
+        byte-different encodings of the same content.
+
+        Computed when first asked for: most events have a natural dedup key and never need
+        it, and serialising every payload again cost a fifth of a webhook's CPU.
+        """
+        return _fingerprint(self._payload)
+
+
+class IssueEvent(_Fingerprinted):
     """An event about an issue; also the model of issue events without one of their own.
 
     ``event_type`` is the webhookdoc's name (aliases resolved); ``received_type`` is what the
-    payload said. ``fingerprint`` is the SHA-256 of the payload's canonical JSON (sorted keys),
-    the same for byte-different encodings of the same content. ``created_at`` is the event's
-    own time: the webhookdoc shows none, so it is read only when a payload carries one.
+    payload said. ``created_at`` is the event's own time: the webhookdoc shows none, so it is
+    read only when a payload carries one.
     """
 
     event_type: str
     received_type: str
-    fingerprint: str
     issue: WebhookIssue
     author: Person | None = None
     comment: WebhookComment | None = None
@@ -292,14 +307,13 @@ class TicketDeletedEvent(IssueEvent):
     """``ticket_deleted``; the issue part is partial."""
 
 
-class UnknownEvent(OkdeskModel):
+class UnknownEvent(_Fingerprinted):
     """An event type the bot does not know: to be acknowledged and ignored.
 
     ``event_type`` is exactly what the payload said.
     """
 
     event_type: str
-    fingerprint: str
 
 
 WebhookEvent = (
@@ -339,22 +353,24 @@ def parse_webhook(payload: object) -> WebhookEvent:
     received_type = event.get("event_type")
     if not isinstance(received_type, str) or not received_type.strip():
         raise WebhookPayloadError("the webhook has no `event.event_type` string")
-    fingerprint = _fingerprint(payload)
     event_type = EVENT_TYPE_ALIASES.get(received_type, received_type)
     model = _EVENT_MODELS.get(event_type)
+    parsed: IssueEvent | UnknownEvent
     if model is None:
-        return UnknownEvent(event_type=received_type, fingerprint=fingerprint)
-    fields = {
-        **event,
-        "event_type": event_type,
-        "received_type": received_type,
-        "fingerprint": fingerprint,
-        "issue": payload.get("issue"),
-    }
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        raise WebhookPayloadError(_describe(event_type, exc)) from None
+        parsed = UnknownEvent(event_type=received_type)
+    else:
+        fields = {
+            **event,
+            "event_type": event_type,
+            "received_type": received_type,
+            "issue": payload.get("issue"),
+        }
+        try:
+            parsed = model.model_validate(fields)
+        except ValidationError as exc:
+            raise WebhookPayloadError(_describe(event_type, exc)) from None
+    parsed._payload = payload  # the fingerprint's source, set once here
+    return parsed
 
 
 def dedup_key(event: WebhookEvent) -> str:
