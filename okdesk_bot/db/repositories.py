@@ -20,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     SQLColumnExpression,
+    Table,
     bindparam,
     delete,
     exists,
@@ -52,6 +53,7 @@ _OUTBOX_UNSENT: Final = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatu
 # Inbox events not processed yet: they hold back later events about the same Okdesk issue.
 _INBOX_UNPROCESSED: Final = (InboxStatus.PENDING, InboxStatus.PROCESSING)
 
+_INBOX_TABLE: Final = Base.metadata.tables[InboxEvent.__tablename__]
 _QueueRow = TypeVar("_QueueRow", InboxEvent, OutboxMessage)
 _Status = TypeVar("_Status", bound=StrEnum)
 
@@ -87,8 +89,14 @@ class OutboxStats:
     oldest_pending_age: timedelta | None
 
 
-def _insert(session: AsyncSession, model: type[Base]) -> postgresql.Insert | sqlite.Insert:
-    """The dialect's own `INSERT`, which supports `ON CONFLICT`."""
+def _insert(
+    session: AsyncSession, model: type[Base] | Table
+) -> postgresql.Insert | sqlite.Insert:
+    """The dialect's own `INSERT`, which supports `ON CONFLICT`.
+
+    Given a `Table` rather than a model, the statement skips the ORM's bulk-insert machinery
+    (for many rows at once where no ORM objects are wanted).
+    """
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(model)
@@ -386,11 +394,13 @@ class InboxRepository:
             first.setdefault(entry.dedup_key, entry)
         if not first:
             return []
+        # One compiled statement, executed for many rows: SQLAlchemy's "insertmanyvalues"
+        # sends them as multi-row INSERTs (RETURNING included) on SQLite and PostgreSQL.
         inserted = await self._session.scalars(
-            _insert(self._session, InboxEvent)
-            .values([entry.row() for entry in first.values()])
+            _insert(self._session, _INBOX_TABLE)
             .on_conflict_do_nothing(index_elements=[InboxEvent.dedup_key])
-            .returning(InboxEvent.dedup_key)
+            .returning(_INBOX_TABLE.c.dedup_key),
+            [entry.row() for entry in first.values()],
         )
         new_keys = set(inserted)
         return [
