@@ -89,9 +89,7 @@ class OutboxStats:
     oldest_pending_age: timedelta | None
 
 
-def _insert(
-    session: AsyncSession, model: type[Base] | Table
-) -> postgresql.Insert | sqlite.Insert:
+def _insert(session: AsyncSession, model: type[Base] | Table) -> postgresql.Insert | sqlite.Insert:
     """The dialect's own `INSERT`, which supports `ON CONFLICT`.
 
     Given a `Table` rather than a model, the statement skips the ORM's bulk-insert machinery
@@ -174,6 +172,17 @@ class UserRepository:
             select(User).where(User.okdesk_contact_id == okdesk_contact_id).order_by(User.id)
         )
         return list(users)
+
+    async def followed_contacts(self, okdesk_contact_ids: Collection[int]) -> set[int]:
+        """Those of the contacts that at least one registered user is bound to."""
+        if not okdesk_contact_ids:
+            return set()
+        contacts = await self._session.scalars(
+            select(User.okdesk_contact_id)
+            .where(User.okdesk_contact_id.in_(okdesk_contact_ids), User.registered_at.is_not(None))
+            .distinct()
+        )
+        return {contact for contact in contacts if contact is not None}
 
     async def mark_unreachable(self, chat_id: int, *, since: datetime) -> None:
         """The bot was blocked in this chat; keeps the first time it was noticed."""
@@ -421,6 +430,10 @@ class InboxRepository:
         """Processed and deliberately not acted upon (e.g. an event type the bot does not use)."""
         await self._finish(event_id, InboxStatus.IGNORED, now=now, error=None)
 
+    async def mark_ignored_many(self, event_ids: Collection[int], *, now: datetime) -> None:
+        """`mark_ignored` for many events in one statement."""
+        await self._finish(event_ids, InboxStatus.IGNORED, now=now, error=None)
+
     async def mark_failed(self, event_id: int, *, now: datetime, error: str) -> None:
         """Give up on the event; it no longer holds back later events about its issue."""
         await self._finish(event_id, InboxStatus.FAILED, now=now, error=error)
@@ -451,11 +464,17 @@ class InboxRepository:
         )
 
     async def _finish(
-        self, event_id: int, status: InboxStatus, *, now: datetime, error: str | None
+        self,
+        event_ids: int | Collection[int],
+        status: InboxStatus,
+        *,
+        now: datetime,
+        error: str | None,
     ) -> None:
+        ids = [event_ids] if isinstance(event_ids, int) else list(event_ids)
         await self._session.execute(
             update(InboxEvent)
-            .where(InboxEvent.id == event_id)
+            .where(InboxEvent.id.in_(ids))
             .values(status=status, processed_at=now, locked_until=None, last_error=error)
         )
 

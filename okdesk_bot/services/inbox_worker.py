@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from sqlalchemy import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from okdesk_bot.config import Settings
@@ -117,10 +118,15 @@ class InboxWorker:
                 limit=self._batch_size, now=self._clock(), lease=self._lease
             )
             await uow.commit()
+        claimed = len(events)
+        try:
+            events = await self._service.settle_unfollowed(events)
+        except SQLAlchemyError as exc:  # each event on its own, then
+            log.warning("Could not settle a batch of inbox events at once: %s", exc)
         async with asyncio.TaskGroup() as group:
             for event in events:
                 group.create_task(self._process(event))
-        return len(events)
+        return claimed
 
     async def _process(self, event: InboxEvent) -> None:
         try:

@@ -290,6 +290,10 @@ class UnreadableEventError(ValueError):
     """The stored payload is not a webhook the bot can parse (retrying cannot help)."""
 
 
+_NOT_NOTIFIED: Final = "clients are not notified of {} events"
+_NOBODY_FOLLOWS: Final = "nobody here follows the ticket"
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """What to write for one event: notices, the issue's new record, the inbox outcome."""
@@ -332,15 +336,41 @@ class NotificationService:
         """Decide, render and queue; marks the event done or ignored and returns how it ended."""
         plan = await self._plan(event)
         await self._write(event, plan)
-        log.info(
-            "Inbox event %s (%s, issue %s): %s, %s",
-            event.id,
-            event.event_type,
-            plan.issue_id,
-            plan.outcome,
-            plan.reason,
-        )
+        _log_outcome(event, plan)
         return plan.outcome
+
+    async def settle_unfollowed(self, events: Sequence[InboxEvent]) -> list[InboxEvent]:
+        """Ignore at once the events that concern nobody here; returns the rest, for `process`.
+
+        Decided from the stored payloads and our own users, with no Okdesk read: an event type
+        clients are not notified of, or an event naming a contact nobody here is bound to.
+        `process` would end these events the same way, one transaction each; here the whole
+        batch costs one read and one write, which matters because most of an account's tickets
+        usually belong to clients who never open the bot.
+        """
+        plans: dict[int, _Plan] = {}
+        named: dict[int, tuple[int, int]] = {}  # event id -> (issue id, the contact it names)
+        for event in events:
+            try:
+                parsed = parse_webhook(event.payload)
+            except WebhookPayloadError:
+                continue  # `process` fails it, with the reason
+            if not isinstance(parsed, StatusChangedEvent | NewCommentEvent):
+                plans[event.id] = _Plan.ignore(_NOT_NOTIFIED.format(parsed.event_type))
+            elif (contact_id := parsed.issue.contact_id) is not None:
+                named[event.id] = (parsed.issue.id, contact_id)
+        async with UnitOfWork(self.sessions) as uow:
+            followed = await uow.users.followed_contacts({c for _, c in named.values()})
+            for event_id, (issue_id, contact_id) in named.items():
+                if contact_id not in followed:
+                    plans[event_id] = _Plan.ignore(_NOBODY_FOLLOWS, issue_id)
+            if plans:
+                await uow.inbox.mark_ignored_many(list(plans), now=self.clock())
+                await uow.commit()
+        for event in events:
+            if (plan := plans.get(event.id)) is not None:
+                _log_outcome(event, plan)
+        return [event for event in events if event.id not in plans]
 
     async def _plan(self, event: InboxEvent) -> _Plan:
         try:
@@ -351,7 +381,7 @@ class NotificationService:
             return await self._plan_status(parsed)
         if isinstance(parsed, NewCommentEvent):
             return await self._plan_comment(parsed)
-        return _Plan.ignore(f"clients are not notified of {parsed.event_type} events")
+        return _Plan.ignore(_NOT_NOTIFIED.format(parsed.event_type))
 
     async def _plan_status(self, event: StatusChangedEvent) -> _Plan:
         issue_id = event.issue.id
@@ -416,7 +446,7 @@ class NotificationService:
         if claimed_contact_id is not None:
             claimed = await self._recipients(claimed_contact_id)
             if not claimed:
-                return _Plan.ignore("nobody here follows the ticket", issue_id)
+                return _Plan.ignore(_NOBODY_FOLLOWS, issue_id)
         try:
             issue = await self.okdesk.get_issue(issue_id)
         except OkdeskNotFoundError:
@@ -426,7 +456,7 @@ class NotificationService:
         else:
             recipients = await self._recipients(issue.contact_id) if issue.contact_id else []
         if not recipients:
-            return _Plan.ignore("nobody here follows the ticket", issue_id)
+            return _Plan.ignore(_NOBODY_FOLLOWS, issue_id)
         async with UnitOfWork(self.sessions) as uow:
             notices = await NoticeLedger(uow.app_state).get(issue_id)
         return _Followed(issue, recipients, notices)
@@ -470,6 +500,17 @@ class NotificationService:
             else:
                 await uow.inbox.mark_done(event.id, now=now)
             await uow.commit()
+
+
+def _log_outcome(event: InboxEvent, plan: _Plan) -> None:
+    log.info(
+        "Inbox event %s (%s, issue %s): %s, %s",
+        event.id,
+        event.event_type,
+        plan.issue_id,
+        plan.outcome,
+        plan.reason,
+    )
 
 
 def written_by_contact(comment: Comment, contact_id: int | None) -> bool:

@@ -8,11 +8,13 @@ rows hold exactly what the sender sends.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 
 from okdesk_bot.app import Application
 from okdesk_bot.bot.callbacks import TicketAction, TicketCallback
 from okdesk_bot.config import Settings
 from okdesk_bot.db.models import InboxStatus
+from okdesk_bot.db.uow import UnitOfWork
 from okdesk_bot.emulators.okdesk import FileUpload, OkdeskEmulator
 from okdesk_bot.emulators.telegram import EmulatedUser
 from tests.notifications.conftest import (
@@ -261,6 +263,49 @@ async def test_events_nobody_here_follows_are_ignored(
     events = await processed_inbox(service, events=2)
     assert [event.status for event in events] == [InboxStatus.IGNORED] * 2
     assert await outbox(service) == []
+
+
+async def test_a_burst_about_tickets_nobody_follows_is_settled_without_asking_okdesk(
+    service: Application, anna: EmulatedUser, okdesk: OkdeskEmulator, settings: Settings
+) -> None:
+    # Tickets 2000-2009 of contact 2, whom nobody here is bound to. Any read about them would
+    # fail, and the event would wait for a retry instead of ending.
+    okdesk.faults.fail_next(50, status=503, path_prefix="/api/v1/issues/20")
+    for number in range(10):
+        webhook = status_webhook(2000 + number, "opened", "in_progress")
+        webhook["issue"] = {"id": str(2000 + number), "client": {"contact": {"id": "2"}}}
+        await post_webhook(settings, webhook)
+    await okdesk.change_status(1, "completed")  # Анна's ticket, in the same burst
+
+    events = await processed_inbox(service, events=11)
+
+    assert [event.status for event in events] == [InboxStatus.IGNORED] * 10 + [InboxStatus.DONE]
+    assert all(event.last_error is None for event in events)
+    assert [fault["remaining"] for fault in okdesk.faults.snapshot()["queue"]] == [50]
+    assert len(await notices_for(service, anna)) == 1
+
+
+async def test_an_unreadable_stored_event_fails_with_the_reason_and_holds_nothing_back(
+    service: Application, anna: EmulatedUser, okdesk: OkdeskEmulator
+) -> None:
+    async with UnitOfWork(service.sessions) as uow:  # say, written by an older version
+        await uow.inbox.add(
+            dedup_key="broken",
+            event_type="new_ticket_status",
+            payload={"event": "not an object"},
+            received_at=datetime.now(UTC),
+            okdesk_issue_id=1,
+        )
+        await uow.commit()
+    await okdesk.change_status(1, "completed")
+
+    broken, change = await processed_inbox(service, events=2)
+
+    assert broken.status is InboxStatus.FAILED
+    assert broken.last_error is not None
+    assert broken.last_error.startswith("unreadable payload")
+    assert change.status is InboxStatus.DONE
+    assert len(await notices_for(service, anna)) == 1
 
 
 # --- Okdesk failures -----------------------------------------------------------------------------
