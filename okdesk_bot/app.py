@@ -8,6 +8,7 @@ Telegram intake, the HTTP server and the background workers of one process.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -177,6 +178,10 @@ async def serve(settings: Settings, components: frozenset[Component]) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         async with running_service(settings, components, stop=stop):
+            # What start-up built (modules, models, compiled statements) lives as long as the
+            # process: keep the garbage collector from walking it again on every full pass,
+            # which showed up as 100-200 ms pauses in the webhook answer's p99.
+            gc.freeze()
             await stop.wait()
             log.info("Shutting down")
     finally:
