@@ -14,6 +14,7 @@ from okdesk_bot.bench.report import Section, number, verdict
 from okdesk_bot.bench.rig import (
     BOT_TOKEN,
     FOLLOWED_ISSUE,
+    SPREAD_TICKETS,
     UNFOLLOWED_ISSUE,
     SendLog,
     StatusWebhooks,
@@ -94,9 +95,9 @@ async def run(options: BenchOptions, workdir: Path) -> list[Section]:
         "notice's `sendMessage` reaches the Telegram emulator (the inbox, the confirmation read "
         "from Okdesk, the HTML-to-text rendering, the outbox and the sender included). "
         f"{samples} samples, {SAMPLE_SPACING:g} s apart (the service keeps ~1 message/s per "
-        f"chat); *under load* adds {BACKGROUND_RATE:.0f} webhooks/s about a ticket nobody "
-        "follows. The baseline is a raw `sendMessage` round trip to the emulator. Telegram's "
-        "flood limits are off here.",
+        f"chat); *under load* adds {BACKGROUND_RATE:.0f} webhooks/s about {SPREAD_TICKETS} "
+        "tickets nobody here follows. The baseline is a raw `sendMessage` round trip to the "
+        "emulator. Telegram's flood limits are off here.",
         HEADER,
     )
     for backend in options.backends:
@@ -113,7 +114,7 @@ async def run(options: BenchOptions, workdir: Path) -> list[Section]:
                 background = asyncio.create_task(
                     post_load(
                         [bot.webhook_url],
-                        StatusWebhooks(okdesk, UNFOLLOWED_ISSUE),
+                        StatusWebhooks(okdesk, UNFOLLOWED_ISSUE, tickets=SPREAD_TICKETS),
                         duration=samples * (SAMPLE_SPACING + 0.5) + 2,
                         rate=BACKGROUND_RATE,
                     )

@@ -44,6 +44,10 @@ FOLLOWED_ISSUE = 1
 FOLLOWED_CONTACT = 1
 FOLLOWED_COMPANY = 1
 UNFOLLOWED_ISSUE = 2
+SPREAD_FIRST_TICKET = 10_000
+"""The first id of the tickets `StatusWebhooks` spreads over (contact 2's, like ticket 2)."""
+SPREAD_TICKETS = 100
+"""How many tickets the load of the ingest and notice benchmarks is spread over."""
 
 
 @asynccontextmanager
@@ -289,10 +293,15 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
 
 
 class StatusWebhooks:
-    """Status-change webhooks of one ticket, each with its own event time (so its own dedup
-    key), built by the Okdesk emulator's own payload code."""
+    """Status-change webhooks, each with its own event time (so its own dedup key), built by
+    the Okdesk emulator's own payload code from one of its tickets.
 
-    def __init__(self, okdesk: OkdeskEmulator, issue_id: int) -> None:
+    With ``tickets`` > 1 the webhooks take turns over that many tickets of the same contact
+    (ids from :data:`SPREAD_FIRST_TICKET`), as an account's traffic does; with 1, every
+    webhook is about the same ticket, whose events the service must process one at a time.
+    """
+
+    def __init__(self, okdesk: OkdeskEmulator, issue_id: int, *, tickets: int = 1) -> None:
         state = okdesk.state
         issue = state.issues[issue_id]
         opened, in_progress = state.statuses["opened"], state.statuses["in_progress"]
@@ -305,15 +314,21 @@ class StatusWebhooks:
             new_status=code_name(in_progress),
             attachments=[],
         )
+        self._tickets = tickets
         # Whole seconds (a timestamp may lose its fraction), from a future minute of this run.
         self._base = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
         self._numbers = itertools.count()
 
     def __call__(self, _index: int) -> dict[str, Any]:
         """The next webhook: the template with an event time no earlier call used."""
-        moment = self._base + timedelta(seconds=next(self._numbers))
+        number = next(self._numbers)
+        moment = self._base + timedelta(seconds=number)
         event = {**self._template["event"], "created_at": moment.isoformat()}
-        return {**self._template, "event": event}
+        webhook = {**self._template, "event": event}
+        if self._tickets > 1:
+            ticket = SPREAD_FIRST_TICKET + number % self._tickets
+            webhook["issue"] = {**self._template["issue"], "id": ticket}
+        return webhook
 
 
 async def open_chats(telegram: TelegramEmulator, user_ids: list[int]) -> list[EmulatedUser]:

@@ -29,7 +29,7 @@ async def run(options: BenchOptions, workdir: Path) -> list[Section]:
             results = await ingest.measure_service(
                 "postgresql", url, options, instances=instances, section=section, extra=environment
             )
-        saturated[instances] = results[-1][1].rate
+        saturated[instances] = results[ingest.SATURATED_PHASE][1].rate
     section.notes.append(
         f"Max ingest: {number(saturated[1])}/s with one instance, {number(saturated[2])}/s "
         f"with two ({saturated[2] / saturated[1]:.2f}×) — on {os.cpu_count()} CPU shared with the "
