@@ -302,6 +302,7 @@ async def _telegram_webhook_endpoint(
         secret=secret,
         bot=app.bot,
         dispatcher=dispatcher,
+        sessions=app.sessions,
         addresses=addresses,
     )
 

@@ -189,6 +189,31 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
 
 
+class UpdateState(StrEnum):
+    """Where a Telegram update received by webhook stands."""
+
+    HANDLING = "handling"
+    HANDLED = "handled"
+
+
+class TelegramUpdate(Base):
+    """A Telegram update received by webhook: claimed by one instance, then handled.
+
+    Shared by every instance and kept across restarts, so an update Telegram delivers again
+    (its answer was lost, or went to another instance) is handled once. A claim whose
+    instance died expires at `locked_until` and can be taken again.
+    """
+
+    __tablename__ = "telegram_updates"
+    __table_args__ = (Index("ix_telegram_updates_received_at", "received_at"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[UpdateState] = mapped_column(_enum_column(UpdateState))
+    locked_until: Mapped[datetime | None]
+    received_at: Mapped[datetime]
+    handled_at: Mapped[datetime | None]
+
+
 class AppState(Base):
     """Service-wide key/value settings: generated secrets, reconciliation watermarks."""
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -30,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.dml import ReturningUpdate
@@ -42,8 +43,10 @@ from okdesk_bot.db.models import (
     InboxStatus,
     OutboxMessage,
     OutboxStatus,
+    TelegramUpdate,
     Ticket,
     TicketState,
+    UpdateState,
     User,
     UserKind,
 )
@@ -477,6 +480,73 @@ class InboxRepository:
             .where(InboxEvent.id.in_(ids))
             .values(status=status, processed_at=now, locked_until=None, last_error=error)
         )
+
+
+class UpdateClaim(StrEnum):
+    """The answer to claiming a Telegram update."""
+
+    CLAIMED = "claimed"
+    """Ours to handle."""
+    HANDLED = "handled"
+    """Handled before (a redelivery)."""
+    BUSY = "busy"
+    """Being handled by another instance, whose claim has not expired."""
+
+
+class TelegramUpdateRepository:
+    """Which Telegram updates (received by webhook) are being handled, or were."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def claim(self, update_id: int, *, now: datetime, lease: timedelta) -> UpdateClaim:
+        """Take the update for handling, unless it was handled or another live claim holds it.
+
+        A claim older than its lease (its instance died) is taken over.
+        """
+        table = TelegramUpdate
+        claimed = await self._session.scalar(
+            _insert(self._session, table)
+            .values(
+                update_id=update_id,
+                state=UpdateState.HANDLING,
+                locked_until=now + lease,
+                received_at=now,
+            )
+            .on_conflict_do_update(
+                index_elements=[table.update_id],
+                set_={"locked_until": now + lease},
+                where=(table.state == UpdateState.HANDLING) & (table.locked_until <= now),
+            )
+            .returning(table.update_id)
+        )
+        if claimed is not None:
+            return UpdateClaim.CLAIMED
+        state = await self._session.scalar(select(table.state).where(table.update_id == update_id))
+        return UpdateClaim.HANDLED if state is UpdateState.HANDLED else UpdateClaim.BUSY
+
+    async def mark_handled(self, update_id: int, *, now: datetime) -> None:
+        await self._session.execute(
+            update(TelegramUpdate)
+            .where(TelegramUpdate.update_id == update_id)
+            .values(state=UpdateState.HANDLED, handled_at=now, locked_until=None)
+        )
+
+    async def release(self, update_id: int) -> None:
+        """Give up a claim (handling failed): a redelivery may be handled again."""
+        await self._session.execute(
+            delete(TelegramUpdate).where(
+                TelegramUpdate.update_id == update_id,
+                TelegramUpdate.state == UpdateState.HANDLING,
+            )
+        )
+
+    async def forget_before(self, moment: datetime) -> int:
+        """Delete the records of updates received before `moment`; returns how many."""
+        result = await self._session.execute(
+            delete(TelegramUpdate).where(TelegramUpdate.received_at < moment)
+        )
+        return cast("CursorResult[Any]", result).rowcount
 
 
 class OutboxRepository:

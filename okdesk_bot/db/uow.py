@@ -12,6 +12,7 @@ from okdesk_bot.db.repositories import (
     FsmStateRepository,
     InboxRepository,
     OutboxRepository,
+    TelegramUpdateRepository,
     TicketRepository,
     UserRepository,
 )
@@ -30,6 +31,7 @@ class UnitOfWork:
     outbox: OutboxRepository
     app_state: AppStateRepository
     fsm: FsmStateRepository
+    telegram_updates: TelegramUpdateRepository
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
@@ -47,6 +49,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.app_state = AppStateRepository(session)
         self.fsm = FsmStateRepository(session)
+        self.telegram_updates = TelegramUpdateRepository(session)
         return self
 
     async def __aexit__(

@@ -7,16 +7,23 @@ or that reaches a process that is shutting down, is delivered again instead of b
 
 Answers:
 
-* 200 ``{"status": "handled"}``; ``"duplicate"`` for an update this process already handled
-  (Telegram resends when our answer was lost); ``"handling"`` when handling outlasts
-  :data:`ANSWER_TIMEOUT_SECONDS`: it goes on in the background (a redelivery could not stop
-  it, only run the update twice), and shutdown waits for it;
+* 200 ``{"status": "handled"}``; ``"duplicate"`` for an update handled before, by this
+  instance or another, before or after a restart (Telegram resends when our answer was lost);
+  ``"handling"`` when handling outlasts :data:`ANSWER_TIMEOUT_SECONDS`: it goes on in the
+  background (a redelivery could not stop it, only run the update twice), and shutdown waits
+  for it;
 * 500 when the Dispatcher raised (its error handler did not take the failure): redelivered;
-* 503 while the process is shutting down: nothing is handled, the update is redelivered (to
-  another instance behind the same load balancer, or to this one after a restart);
+* 503 while the process is shutting down, while another instance is handling the same update
+  (Telegram retries later, and then gets its answer), or when the database cannot record the
+  claim: nothing is handled, the update is redelivered;
 * 401 for a missing or wrong ``X-Telegram-Bot-Api-Secret-Token`` (compared in constant time),
   403 for an address outside Telegram's networks when that check is on; nothing is read;
 * 400 for a body that is not an update, 413 for one over :data:`MAX_BODY_BYTES`.
+
+Which updates are being handled, or were, is recorded in the database (`telegram_updates`)
+before handling starts: an instance claims the update, and a claim whose instance died
+expires after :data:`CLAIM_LEASE`. Records older than :data:`REMEMBER_FOR` are pruned;
+Telegram gives up on an unconfirmed update after 24 hours.
 
 The client address (for logs and the optional network check) is the TCP peer, or, when the
 peer is one of `TRUSTED_PROXIES`, the last address in ``X-Forwarded-For`` that is not.
@@ -28,9 +35,10 @@ import asyncio
 import hmac
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any, Final, TypeAlias
 
@@ -38,6 +46,12 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from aiohttp import hdrs, web
 from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from okdesk_bot.db.base import utcnow
+from okdesk_bot.db.repositories import UpdateClaim
+from okdesk_bot.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +72,11 @@ ANSWER_TIMEOUT_SECONDS: Final = 25.0
 well under a minute, the usual HTTP client patience)."""
 
 REMEMBERED_UPDATES: Final = 4096
+"""Handled update ids this process also keeps in memory (a redelivery costs no query)."""
+CLAIM_LEASE: Final = timedelta(seconds=2 * ANSWER_TIMEOUT_SECONDS)
+REMEMBER_FOR: Final = timedelta(days=2)
+PRUNE_EVERY: Final = 1000
+"""Prune old records after this many handled updates (and once on the first)."""
 """How many handled update ids are remembered to recognise a redelivery."""
 
 
@@ -109,8 +128,10 @@ class TelegramWebhookEndpoint:
         secret: str,
         bot: Bot,
         dispatcher: Dispatcher,
+        sessions: async_sessionmaker[AsyncSession],
         addresses: ClientAddressPolicy | None = None,
         answer_timeout: float = ANSWER_TIMEOUT_SECONDS,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         if not secret:
             msg = "the Telegram webhook secret must not be empty"
@@ -121,6 +142,9 @@ class TelegramWebhookEndpoint:
         self._dispatcher = dispatcher
         self._addresses = addresses or ClientAddressPolicy()
         self._answer_timeout = answer_timeout
+        self._sessions = sessions
+        self._clock = clock
+        self._handled_count = 0
         self._accepting = True
         self._in_flight: dict[int, asyncio.Task[Any]] = {}
         self._handled: OrderedDict[int, None] = OrderedDict()
@@ -174,9 +198,28 @@ class TelegramWebhookEndpoint:
     async def _handle(self, update: Update) -> web.Response:
         update_id = update.update_id
         if update_id in self._handled:
-            log.info("Telegram update %s: delivered again, already handled", update_id)
-            return web.json_response({"status": "duplicate"})
-        task = self._in_flight.get(update_id) or self._start(update)
+            return _duplicate(update_id)
+        task = self._in_flight.get(update_id)
+        if task is None:
+            try:
+                claim = await self._claim(update_id)
+            except (SQLAlchemyError, OSError) as exc:
+                log.error(
+                    "Telegram update %s: could not record it, answered 503: %s", update_id, exc
+                )
+                return web.json_response({"error": "unavailable"}, status=503)
+            # A delivery of the same update may have started (or ended) here meanwhile.
+            if update_id in self._handled:
+                return _duplicate(update_id)
+            task = self._in_flight.get(update_id)
+            if task is None and claim is UpdateClaim.HANDLED:
+                self._remember(update_id)
+                return _duplicate(update_id)
+            if task is None and claim is UpdateClaim.BUSY:
+                log.info("Telegram update %s: another instance is handling it", update_id)
+                return web.json_response({"error": "being handled elsewhere"}, status=503)
+            if task is None:
+                task = self._start(update)
         try:
             async with asyncio.timeout(self._answer_timeout):
                 await asyncio.shield(task)
@@ -191,14 +234,45 @@ class TelegramWebhookEndpoint:
             return web.json_response({"error": "failed"}, status=500)
         return web.json_response({"status": "handled"})
 
+    async def _claim(self, update_id: int) -> UpdateClaim:
+        async with UnitOfWork(self._sessions) as uow:
+            claim = await uow.telegram_updates.claim(
+                update_id, now=self._clock(), lease=CLAIM_LEASE
+            )
+            await uow.commit()
+        return claim
+
     def _start(self, update: Update) -> asyncio.Task[Any]:
         update_id = update.update_id
-        task = asyncio.create_task(
-            self._dispatcher.feed_update(self._bot, update), name=f"telegram-update-{update_id}"
-        )
+        task = asyncio.create_task(self._run(update), name=f"telegram-update-{update_id}")
         self._in_flight[update_id] = task
         task.add_done_callback(lambda done: self._finished(update_id, done))
         return task
+
+    async def _run(self, update: Update) -> None:
+        """Handle the update, then record how it went (a failure gives the claim back)."""
+        update_id = update.update_id
+        try:
+            await self._dispatcher.feed_update(self._bot, update)
+        except BaseException:
+            await self._record(update_id, handled=False)
+            raise
+        await self._record(update_id, handled=True)
+
+    async def _record(self, update_id: int, *, handled: bool) -> None:
+        now = self._clock()
+        try:
+            async with UnitOfWork(self._sessions) as uow:
+                if handled:
+                    await uow.telegram_updates.mark_handled(update_id, now=now)
+                    if self._handled_count % PRUNE_EVERY == 0:
+                        await uow.telegram_updates.forget_before(now - REMEMBER_FOR)
+                    self._handled_count += 1
+                else:
+                    await uow.telegram_updates.release(update_id)
+                await uow.commit()
+        except (SQLAlchemyError, OSError) as exc:  # the claim expires after its lease
+            log.warning("Telegram update %s: could not record the outcome: %s", update_id, exc)
 
     def _finished(self, update_id: int, task: asyncio.Task[Any]) -> None:
         del self._in_flight[update_id]
@@ -208,6 +282,9 @@ class TelegramWebhookEndpoint:
         if error is not None:
             log.error("Telegram update %s failed; answered 500", update_id, exc_info=error)
             return
+        self._remember(update_id)
+
+    def _remember(self, update_id: int) -> None:
         self._handled[update_id] = None
         if len(self._handled) > REMEMBERED_UPDATES:
             self._handled.popitem(last=False)
@@ -220,6 +297,11 @@ class TelegramWebhookEndpoint:
             return True
         _, still_running = await asyncio.wait(pending, timeout=grace)
         return not still_running
+
+
+def _duplicate(update_id: int) -> web.Response:
+    log.info("Telegram update %s: delivered again, already handled", update_id)
+    return web.json_response({"status": "duplicate"})
 
 
 TELEGRAM_WEBHOOK_KEY: Final = web.AppKey("telegram_webhook", TelegramWebhookEndpoint)

@@ -1,4 +1,4 @@
-"""The Telegram webhook endpoint over real HTTP, feeding a real Dispatcher.
+"""The Telegram webhook endpoint over real HTTP, feeding a real Dispatcher, on both databases.
 
 The Dispatcher's one handler records what it handled; its behaviour (fail, be slow) is set per
 test. Nothing here talks to Telegram: the handlers never call the Bot API.
@@ -9,7 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_network
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,8 +19,12 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message, Update
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from okdesk_bot.db.engine import create_engine, create_session_factory
+from okdesk_bot.db.uow import UnitOfWork
 from okdesk_bot.web.telegram_webhook import (
+    CLAIM_LEASE,
     SECRET_HEADER,
     TELEGRAM_NETWORKS,
     ClientAddressPolicy,
@@ -93,21 +99,29 @@ async def serve(endpoint: TelegramWebhookEndpoint) -> WebClient:
 
 
 def make_endpoint(
-    bot: Bot, dispatcher: Dispatcher, *, answer_timeout: float = 5.0, **policy: Any
+    bot: Bot,
+    dispatcher: Dispatcher,
+    sessions: async_sessionmaker[AsyncSession],
+    *,
+    answer_timeout: float = 5.0,
+    **policy: Any,
 ) -> TelegramWebhookEndpoint:
     return TelegramWebhookEndpoint(
         path=PATH,
         secret=SECRET,
         bot=bot,
         dispatcher=dispatcher,
+        sessions=sessions,
         addresses=ClientAddressPolicy(**policy),
         answer_timeout=answer_timeout,
     )
 
 
 @pytest.fixture
-def endpoint(bot: Bot, dispatcher: Dispatcher) -> TelegramWebhookEndpoint:
-    return make_endpoint(bot, dispatcher)
+def endpoint(
+    bot: Bot, dispatcher: Dispatcher, session_factory: async_sessionmaker[AsyncSession]
+) -> TelegramWebhookEndpoint:
+    return make_endpoint(bot, dispatcher, session_factory)
 
 
 @pytest.fixture
@@ -181,7 +195,10 @@ async def test_an_update_delivered_again_after_success_is_not_handled_twice(
 
 
 async def test_a_slow_update_is_answered_in_time_and_finishes_once(
-    bot: Bot, dispatcher: Dispatcher, recorder: Recorder
+    bot: Bot,
+    dispatcher: Dispatcher,
+    recorder: Recorder,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     release = asyncio.Event()
 
@@ -189,7 +206,7 @@ async def test_a_slow_update_is_answered_in_time_and_finishes_once(
         await release.wait()
 
     recorder.behaviour = wait_for_release
-    endpoint = make_endpoint(bot, dispatcher, answer_timeout=0.05)
+    endpoint = make_endpoint(bot, dispatcher, session_factory, answer_timeout=0.05)
     client = await serve(endpoint)
     try:
         assert await post(client, update(5)) == (200, {"status": "handling"})
@@ -201,6 +218,79 @@ async def test_a_slow_update_is_answered_in_time_and_finishes_once(
         await client.close()
     assert recorder.started == [5]
     assert recorder.handled == [5]
+
+
+async def test_an_update_handled_by_another_instance_or_before_a_restart_is_a_duplicate(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    recorder: Recorder,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    first = await serve(make_endpoint(bot, dispatcher, session_factory))
+    try:
+        assert await post(first, update(11)) == (200, {"status": "handled"})
+    finally:
+        await first.close()
+    second = await serve(make_endpoint(bot, dispatcher, session_factory))
+    try:
+        assert await post(second, update(11)) == (200, {"status": "duplicate"})
+    finally:
+        await second.close()
+    assert recorder.started == [11]
+
+
+async def test_an_update_another_instance_is_handling_waits_for_it(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    recorder: Recorder,
+    session_factory: async_sessionmaker[AsyncSession],
+) -> None:
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def slow(_: int) -> None:
+        started.set()
+        await release.wait()
+
+    recorder.behaviour = slow
+    busy = await serve(make_endpoint(bot, dispatcher, session_factory))
+    other = await serve(make_endpoint(bot, dispatcher, session_factory))
+    try:
+        first_delivery = asyncio.create_task(post(busy, update(12)))
+        await started.wait()
+        # Telegram's retry reaches the other instance: refused, so Telegram tries again later.
+        assert await post(other, update(12)) == (503, {"error": "being handled elsewhere"})
+        release.set()
+        assert await first_delivery == (200, {"status": "handled"})
+        assert await post(other, update(12)) == (200, {"status": "duplicate"})
+    finally:
+        await busy.close()
+        await other.close()
+    assert recorder.handled == [12]
+
+
+async def test_the_claim_of_an_instance_that_died_is_taken_over(
+    client: WebClient, recorder: Recorder, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    async with UnitOfWork(session_factory) as uow:  # claimed long ago, never finished
+        long_ago = datetime.now(UTC) - timedelta(hours=1)
+        await uow.telegram_updates.claim(13, now=long_ago, lease=CLAIM_LEASE)
+        await uow.commit()
+
+    assert await post(client, update(13)) == (200, {"status": "handled"})
+    assert recorder.handled == [13]
+
+
+async def test_an_update_that_cannot_be_recorded_is_503_and_not_handled(
+    bot: Bot, dispatcher: Dispatcher, recorder: Recorder, tmp_path: Path
+) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'not-migrated.db'}")  # no table
+    client = await serve(make_endpoint(bot, dispatcher, create_session_factory(engine)))
+    try:
+        assert await post(client, update(14)) == (503, {"error": "unavailable"})
+    finally:
+        await client.close()
+        await engine.dispose()
+    assert recorder.started == []
 
 
 async def test_closing_refuses_new_updates_and_waits_for_those_in_flight(
@@ -223,12 +313,19 @@ async def test_closing_refuses_new_updates_and_waits_for_those_in_flight(
 
 
 async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
-    bot: Bot, dispatcher: Dispatcher, recorder: Recorder
+    bot: Bot,
+    dispatcher: Dispatcher,
+    recorder: Recorder,
+    session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
     telegram = {"X-Forwarded-For": "149.154.167.99"}
-    direct = make_endpoint(bot, dispatcher, allowed_networks=TELEGRAM_NETWORKS)
+    direct = make_endpoint(bot, dispatcher, session_factory, allowed_networks=TELEGRAM_NETWORKS)
     proxied = make_endpoint(
-        bot, dispatcher, allowed_networks=TELEGRAM_NETWORKS, trusted_proxies=LOCALHOST
+        bot,
+        dispatcher,
+        session_factory,
+        allowed_networks=TELEGRAM_NETWORKS,
+        trusted_proxies=LOCALHOST,
     )
     for endpoint, expected in ((direct, 403), (proxied, 200)):
         client = await serve(endpoint)
@@ -240,10 +337,18 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
 
 
 async def test_an_address_outside_telegram_is_403_and_logged(
-    bot: Bot, dispatcher: Dispatcher, recorder: Recorder, caplog: pytest.LogCaptureFixture
+    bot: Bot,
+    dispatcher: Dispatcher,
+    recorder: Recorder,
+    session_factory: async_sessionmaker[AsyncSession],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     endpoint = make_endpoint(
-        bot, dispatcher, allowed_networks=TELEGRAM_NETWORKS, trusted_proxies=LOCALHOST
+        bot,
+        dispatcher,
+        session_factory,
+        allowed_networks=TELEGRAM_NETWORKS,
+        trusted_proxies=LOCALHOST,
     )
     client = await serve(endpoint)
     try:
