@@ -141,6 +141,17 @@ async def post(
         return response.status, answer
 
 
+async def post_once(
+    endpoint: TelegramWebhookEndpoint, body: Any, **headers: str
+) -> tuple[int, dict[str, Any]]:
+    """Serve the endpoint for one delivery (a process that starts, answers and stops)."""
+    client = await serve(endpoint)
+    try:
+        return await post(client, body, **headers)
+    finally:
+        await client.close()
+
+
 async def test_an_update_is_handled_before_the_answer(
     client: WebClient, recorder: Recorder
 ) -> None:
@@ -226,16 +237,10 @@ async def test_an_update_handled_by_another_instance_or_before_a_restart_is_a_du
     recorder: Recorder,
     session_factory: async_sessionmaker[AsyncSession],
 ) -> None:
-    first = await serve(make_endpoint(bot, dispatcher, session_factory))
-    try:
-        assert await post(first, update(11)) == (200, {"status": "handled"})
-    finally:
-        await first.close()
-    second = await serve(make_endpoint(bot, dispatcher, session_factory))
-    try:
-        assert await post(second, update(11)) == (200, {"status": "duplicate"})
-    finally:
-        await second.close()
+    first = make_endpoint(bot, dispatcher, session_factory)
+    assert await post_once(first, update(11)) == (200, {"status": "handled"})
+    second = make_endpoint(bot, dispatcher, session_factory)  # or the first, restarted
+    assert await post_once(second, update(11)) == (200, {"status": "duplicate"})
     assert recorder.started == [11]
 
 
@@ -328,11 +333,7 @@ async def test_forwarded_for_is_believed_only_from_a_trusted_proxy(
         trusted_proxies=LOCALHOST,
     )
     for endpoint, expected in ((direct, 403), (proxied, 200)):
-        client = await serve(endpoint)
-        try:
-            assert (await post(client, update(expected), **telegram))[0] == expected
-        finally:
-            await client.close()
+        assert (await post_once(endpoint, update(expected), **telegram))[0] == expected
     assert recorder.handled == [200]
 
 
