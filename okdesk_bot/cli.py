@@ -10,9 +10,9 @@ import argparse
 import asyncio
 import errno
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from okdesk_bot import __version__
 from okdesk_bot.bench.options import BenchOptions
@@ -54,10 +54,22 @@ def _serve(*components: str) -> Command:
         from okdesk_bot.app import Component, serve  # noqa: PLC0415 - heavy import, see module doc
 
         settings = _configured()
-        asyncio.run(serve(settings, frozenset(Component(c) for c in components)))
+        _run_service(serve(settings, frozenset(Component(c) for c in components)))
         return 0
 
     return command
+
+
+def _run_service(main: Coroutine[Any, Any, None]) -> None:
+    """`asyncio.run` on uvloop where it is installed (not on Windows): the same asyncio, with
+    libuv's event loop underneath, for the processes that serve traffic."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional, platform-dependent
+    except ImportError:
+        asyncio.run(main)
+        return
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main)
 
 
 def _check(_: argparse.Namespace) -> int:
