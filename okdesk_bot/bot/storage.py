@@ -26,7 +26,12 @@ from okdesk_bot.db.uow import UnitOfWork
 
 
 class DatabaseStorage(BaseStorage):
-    """aiogram FSM storage in the `fsm_states` table, one short transaction per call."""
+    """aiogram FSM storage in the `fsm_states` table, one short transaction per call.
+
+    A write that would change nothing is skipped after a read: reads cost no turn at SQLite's
+    single write lock, and menu navigation clears (state and data) a dialog that usually is not
+    there, two writes per update that queued behind every other writer.
+    """
 
     def __init__(
         self,
@@ -38,8 +43,12 @@ class DatabaseStorage(BaseStorage):
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
+        storage_key = self._keys.build(key)
         async with UnitOfWork(self._sessions) as uow:
-            await uow.fsm.set_state(self._keys.build(key), value)
+            row = await uow.fsm.get(storage_key)
+            if (row.state if row else None) == value:
+                return  # unchanged (`/menu` clears a dialog that usually is not there)
+            await uow.fsm.set_state(storage_key, value)
             await uow.commit()
 
     async def get_state(self, key: StorageKey) -> str | None:
@@ -48,8 +57,12 @@ class DatabaseStorage(BaseStorage):
             return row.state if row else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
+        storage_key = self._keys.build(key)
         async with UnitOfWork(self._sessions) as uow:
-            await uow.fsm.set_data(self._keys.build(key), data)
+            row = await uow.fsm.get(storage_key)
+            if (dict(row.data) if row and row.data else {}) == dict(data):
+                return
+            await uow.fsm.set_data(storage_key, data)
             await uow.commit()
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:

@@ -9,10 +9,12 @@ import pytest
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.fsm.storage.redis import RedisStorage
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from okdesk_bot.bot.storage import DatabaseStorage, create_dialog_backend
 from okdesk_bot.db.engine import create_engine, create_session_factory
+from okdesk_bot.db.models import FsmState
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -52,6 +54,31 @@ async def test_clearing_keeps_users_apart(engine: AsyncEngine) -> None:
     assert await storage.get_state(key(2)) == Registration.phone.state
     await storage.update_data(key(2), {"step": 2})
     assert await storage.get_data(key(2)) == {"step": 2}
+
+
+async def test_setting_what_is_already_stored_writes_nothing(engine: AsyncEngine) -> None:
+    storage = DatabaseStorage(create_session_factory(engine))
+    await storage.set_state(key(3), None)  # clearing a dialog that is not there
+    await storage.set_data(key(3), {})
+    assert await _stored_keys(engine) == []
+
+    await storage.set_state(key(3), Registration.phone)
+    await storage.set_data(key(3), {"step": 1})
+    written = await _updated_at(engine)
+    await storage.set_state(key(3), Registration.phone)
+    await storage.set_data(key(3), {"step": 1})
+    assert await _updated_at(engine) == written
+    assert await storage.get_state(key(3)) == Registration.phone.state
+
+
+async def _stored_keys(engine: AsyncEngine) -> list[str]:
+    async with engine.connect() as connection:
+        return list(await connection.scalars(select(FsmState.key)))
+
+
+async def _updated_at(engine: AsyncEngine) -> list[object]:
+    async with engine.connect() as connection:
+        return list(await connection.scalars(select(FsmState.updated_at)))
 
 
 @pytest.fixture
