@@ -3,7 +3,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from okdesk_bot.db.models import InboxStatus
 from okdesk_bot.db.repositories import InboxStats
@@ -118,3 +119,31 @@ async def test_stats_report_the_backlog(uow: UnitOfWork, now: datetime) -> None:
     assert await uow.inbox.stats(now=now) == InboxStats(
         pending=2, failed=0, oldest_pending_age=timedelta(minutes=5)
     )
+
+
+async def test_claiming_from_an_idle_queue_writes_nothing(
+    engine: AsyncEngine, session_factory: async_sessionmaker[AsyncSession], now: datetime
+) -> None:
+    async with UnitOfWork(session_factory) as uow:  # one event, already leased
+        await _add(uow, "new_comment:1:1", now)
+        [leased] = await uow.inbox.claim_due(limit=1, now=now, lease=LEASE)
+        await uow.commit()
+    statements: list[str] = []
+
+    def record(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    sqlalchemy_event.listen(engine.sync_engine, "before_cursor_execute", record)
+    try:
+        async with UnitOfWork(session_factory) as uow:
+            assert await uow.inbox.claim_due(limit=5, now=now, lease=LEASE) == []
+            await uow.commit()
+        assert statements == ["SELECT"]  # the workers poll an idle queue without writing
+
+        async with UnitOfWork(session_factory) as uow:  # its worker died: the lease expires
+            [again] = await uow.inbox.claim_due(limit=5, now=now + 2 * LEASE, lease=LEASE)
+            await uow.commit()
+    finally:
+        sqlalchemy_event.remove(engine.sync_engine, "before_cursor_execute", record)
+    assert again.id == leased.id
+    assert again.attempts == 2
