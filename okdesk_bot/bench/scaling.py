@@ -26,7 +26,7 @@ async def run(options: BenchOptions, workdir: Path) -> list[Section]:
     saturated: dict[int, float] = {}
     for instances in (1, 2):
         async with fresh_database("postgresql", workdir, options.postgres_url) as url:
-            results = await ingest.measure_service(
+            results, _lost = await ingest.measure_service(
                 "postgresql", url, options, instances=instances, section=section, extra=environment
             )
         saturated[instances] = results[ingest.SATURATED_PHASE][1].rate
