@@ -99,6 +99,7 @@ async def open_application(settings: Settings) -> AsyncIterator[Application]:
             settings.okdesk_api_url,
             settings.okdesk_api_token.get_secret_value(),
             timeout=settings.okdesk_timeout,
+            account_timezone=settings.okdesk_timezone,
         )
         stack.push_async_callback(okdesk.aclose)
         bot = create_bot(settings.bot_token.get_secret_value(), api_url=settings.telegram_api_url)

@@ -13,12 +13,14 @@ from enum import StrEnum
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Annotated, Final, TypeVar
 from urllib.parse import urlsplit, urlunsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_TELEGRAM_API_URL: Final = "https://api.telegram.org"
 DEFAULT_DATABASE_URL: Final = "sqlite:///okdesk_bot.db"
+DEFAULT_OKDESK_TIMEZONE: Final = "Europe/Moscow"
 
 _BOT_TOKEN_RE: Final = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
 # What Telegram accepts as a webhook `secret_token`.
@@ -118,6 +120,11 @@ class Settings(DatabaseSettings):
         default="inn", description="Code of the company custom parameter that holds the INN"
     )
     okdesk_timeout: Annotated[float, Field(gt=0, le=120)] = 15.0
+    okdesk_timezone: ZoneInfo = Field(
+        default=ZoneInfo(DEFAULT_OKDESK_TIMEZONE),
+        description="The Okdesk account's time zone (an IANA name): Okdesk reads date filters "
+        "in it, and people are shown times in it",
+    )
 
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     tickets_per_hour: Annotated[int, Field(ge=1, le=1000)] = Field(
@@ -195,6 +202,21 @@ class Settings(DatabaseSettings):
         if not _BOT_TOKEN_RE.match(token):
             raise ValueError("does not look like a bot token (<digits>:<letters>)")
         return SecretStr(token)
+
+    @field_validator("okdesk_timezone", mode="before")
+    @classmethod
+    def _check_timezone(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        name = value.strip()
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):  # ValueError: not a valid key at all
+            msg = (
+                f"{name!r} is not a time zone; use a name of the IANA time zone database, "
+                "the one the Okdesk account is set to: Europe/Moscow, Asia/Yekaterinburg, …"
+            )
+            raise ValueError(msg) from None
 
     @field_validator("okdesk_api_token")
     @classmethod

@@ -288,6 +288,7 @@ async def run_checks(settings: Settings) -> Report:
         settings.okdesk_api_url,
         settings.okdesk_api_token.get_secret_value(),
         timeout=settings.okdesk_timeout,
+        account_timezone=settings.okdesk_timezone,
         max_retries=1,
     ) as okdesk:
         await _check_okdesk(report, settings, okdesk)

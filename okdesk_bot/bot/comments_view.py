@@ -10,6 +10,7 @@ id, so a reply to it comments on that ticket.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import tzinfo
 from typing import Final
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
@@ -20,6 +21,7 @@ from okdesk_bot.bot.callbacks import (
     TicketAction,
     TicketCallback,
 )
+from okdesk_bot.bot.moments import SHORT_PATTERN, shown_moment
 from okdesk_bot.bot.replies import Reply, error_text
 from okdesk_bot.domain.richtext import (
     TELEGRAM_MESSAGE_LIMIT,
@@ -94,19 +96,19 @@ def without_pending_buttons(markup: InlineKeyboardMarkup) -> InlineKeyboardMarku
     )
 
 
-def history_messages(t: Translator, history: CommentHistory) -> list[Reply]:
+def history_messages(t: Translator, history: CommentHistory, zone: tzinfo) -> list[Reply]:
     """The history as Telegram messages, oldest first, each within Telegram's limit."""
     keyboard = _ticket_keyboard(t, history.issue.id, TicketAction.COMMENT)
-    return [Reply(text, keyboard) for text in _history_texts(t, history)]
+    return [Reply(text, keyboard) for text in _history_texts(t, history, zone)]
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def _history_texts(t: Translator, history: CommentHistory) -> list[str]:
+def _history_texts(t: Translator, history: CommentHistory, zone: tzinfo) -> list[str]:
     issue = history.issue
     title = t("comment-history-title", number=str(issue.id), title=issue.title or "")
-    blocks = [_render_comment(t, history, comment) for comment in history.comments]
+    blocks = [_render_comment(t, history, comment, zone) for comment in history.comments]
     if not blocks:
         return [f"{title}\n\n{t('comment-history-empty')}"]
     shown = _newest_within(blocks, HISTORY_BUDGET)
@@ -117,8 +119,9 @@ def _history_texts(t: Translator, history: CommentHistory) -> list[str]:
     return split_message("\n\n".join([title, *shown]), TELEGRAM_MESSAGE_LIMIT)
 
 
-def _render_comment(t: Translator, history: CommentHistory, comment: Comment) -> str:
-    date = comment.published_at.strftime("%d.%m.%Y %H:%M") if comment.published_at else ""
+def _render_comment(t: Translator, history: CommentHistory, comment: Comment, zone: tzinfo) -> str:
+    moment = comment.published_at
+    date = "" if moment is None else shown_moment(t, moment, zone, pattern=SHORT_PATTERN)
     if history.is_own(comment):
         header = t("comment-history-entry-own", date=date)
     elif comment.author is not None and comment.author.name:

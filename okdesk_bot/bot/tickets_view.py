@@ -9,11 +9,10 @@ its id, so a reply to it can become a comment on that ticket.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Final
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from babel.dates import format_datetime
 from babel.numbers import format_decimal
 
 from okdesk_bot.bot import replies
@@ -24,11 +23,11 @@ from okdesk_bot.bot.callbacks import (
     TicketCallback,
     TicketsPage,
 )
+from okdesk_bot.bot.moments import shown_moment
 from okdesk_bot.bot.replies import Reply
 from okdesk_bot.config import Settings
 from okdesk_bot.domain.richtext import okdesk_html_to_telegram, split_message
 from okdesk_bot.okdesk import Comment
-from okdesk_bot.okdesk.client import MOSCOW
 from okdesk_bot.services.errors import ServiceError
 from okdesk_bot.services.files import IncomingFile
 from okdesk_bot.services.tickets import (
@@ -40,13 +39,10 @@ from okdesk_bot.services.tickets import (
 )
 from okdesk_bot.texts import Translator
 
-ACCOUNT_TIMEZONE: Final = MOSCOW
-"""Okdesk accounts in Russia keep Moscow time; card times are shown in it, marked as such."""
 COMMENT_PREVIEW: Final = 800
 """Longest last comment on a card (UTF-16 units of text); the history shows it whole."""
 TITLE_ON_CARD: Final = 300
 BUTTON_TITLE: Final = 40
-_DATETIME_FORMAT: Final = "d MMMM y, HH:mm"
 
 
 def created(t: Translator, settings: Settings, ticket: CreatedTicket) -> Reply:
@@ -122,24 +118,26 @@ def status_choice(t: Translator, tickets: list[TicketSummary]) -> Reply:
 
 
 def card(t: Translator, settings: Settings, ticket: TicketCard) -> Reply:
-    """The ticket's card with refresh, comment, history and a link to Okdesk."""
+    """The ticket's card with refresh, comment, history and a link to Okdesk; times in the
+    account's zone."""
+    zone = settings.okdesk_timezone
     facts = t(
         "ticket-card",
         number=str(ticket.issue_id),
         title=_shorten(ticket.title, TITLE_ON_CARD),
         status=ticket.status,
-        created=_moment(t, ticket.created_at),
-        updated=_moment(t, ticket.updated_at),
+        created=_moment(t, ticket.created_at, zone),
+        updated=_moment(t, ticket.updated_at, zone),
         assignee=ticket.assignee or t("ticket-card-no-assignee"),
     )
-    text = f"{facts}\n\n{_last_comment(t, ticket.last_comment)}"
+    text = f"{facts}\n\n{_last_comment(t, ticket.last_comment, zone)}"
     return Reply(text, _card_buttons(t, settings, ticket.issue_id))
 
 
 # --------------------------------------------------------------------------------------------
 
 
-def _last_comment(t: Translator, comment: Comment | None) -> str:
+def _last_comment(t: Translator, comment: Comment | None, zone: tzinfo) -> str:
     """The comment's header and text, shortened at a paragraph, line or word boundary."""
     if comment is None:
         return t("ticket-card-no-comments")
@@ -148,7 +146,7 @@ def _last_comment(t: Translator, comment: Comment | None) -> str:
     header = t(
         "ticket-card-last-comment",
         author=author or t("ticket-card-support"),
-        at=_moment(t, comment.published_at),
+        at=_moment(t, comment.published_at, zone),
     )
     if not chunks:  # nothing but attachments
         return f"{header}\n{t('ticket-card-comment-files-only')}"
@@ -210,11 +208,8 @@ def _skipped_file(t: Translator, file: IncomingFile) -> str:
     return t("ticket-file-skipped", name=file.file_name, megabytes=megabytes)
 
 
-def _moment(t: Translator, moment: datetime | None) -> str:
-    if moment is None:
-        return "—"
-    shown = format_datetime(moment, _DATETIME_FORMAT, tzinfo=ACCOUNT_TIMEZONE, locale=t.locale)
-    return t("ticket-moment", moment=shown)
+def _moment(t: Translator, moment: datetime | None, zone: tzinfo) -> str:
+    return "—" if moment is None else shown_moment(t, moment, zone)
 
 
 def _shorten(text: str, limit: int) -> str:

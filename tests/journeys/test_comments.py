@@ -221,8 +221,8 @@ async def test_history_shows_public_comments_in_order_never_private_ones(
 
     text = history.text or ""
     assert text.index("Замяли бумагу") < text.index("Инженер приедет") < text.index("Заказали")
-    assert "Вы · 20.01.2025 10:20" in text
-    assert "Петров Сергей Андреевич · 20.01.2025 11:30" in text
+    assert "Вы · 20.01.2025 10:20 МСК" in text
+    assert "Петров Сергей Андреевич · 20.01.2025 11:30 МСК" in text
     assert "Заказали картридж & барабан:\n\n• CF285A" in text
     assert "📎 счёт <1>.pdf" in text
     assert {"type": "bold", "offset": text.index("картридж"), "length": 8} in history.entities

@@ -26,7 +26,14 @@ VALID = {
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     """No variable or .env file from the developer's machine leaks into a test."""
-    for name in (*VALID, "WEBHOOK_SECRET", "OKDESK_WEB_URL", "DATABASE_URL", "WEBHOOK_PATH"):
+    for name in (
+        *VALID,
+        "WEBHOOK_SECRET",
+        "OKDESK_WEB_URL",
+        "OKDESK_TIMEZONE",
+        "DATABASE_URL",
+        "WEBHOOK_PATH",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(str(tmp_path))
 
@@ -106,6 +113,26 @@ def test_placeholders_and_malformed_values_are_rejected(
         load_settings()
     assert name in str(caught.value)
     assert value not in str(caught.value) or name == "OKDESK_API_URL"
+
+
+def test_the_account_time_zone_is_moscow_unless_an_admin_names_another(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    configure(monkeypatch)
+    assert str(load_settings().okdesk_timezone) == "Europe/Moscow"
+    monkeypatch.setenv("OKDESK_TIMEZONE", " Asia/Yekaterinburg ")
+    assert str(load_settings().okdesk_timezone) == "Asia/Yekaterinburg"
+
+
+@pytest.mark.parametrize("value", ["MSK+2", "Europe/Nowhere", "../../etc/passwd", "UTC+5"])
+def test_an_unknown_time_zone_is_refused_with_a_hint(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    configure(monkeypatch, OKDESK_TIMEZONE=value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "OKDESK_TIMEZONE" in str(caught.value)
+    assert "Asia/Yekaterinburg" in str(caught.value)  # what a valid value looks like
 
 
 def test_secrets_never_show_in_repr_or_errors(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -43,6 +43,7 @@ from okdesk_bot.bot.filters import ANY_MENU_BUTTON, COMMAND_TEXT, MenuButton
 from okdesk_bot.bot.middlewares import Handler
 from okdesk_bot.bot.replies import Reply, error_text
 from okdesk_bot.bot.states import CommentStates
+from okdesk_bot.config import Settings
 from okdesk_bot.db.models import User
 from okdesk_bot.okdesk import OkdeskClient
 from okdesk_bot.services.comments import (
@@ -254,12 +255,13 @@ async def show_history(
     t: Translator,
     comments: CommentService,
     user: User | None,
+    settings: Settings,
 ) -> None:
     """A ticket's «История» button: its public comments, oldest first."""
     history = await _answered(callback, t, comments.history(user, callback_data.issue_id))
     if history is None:
         return
-    for reply in view.history_messages(t, history):
+    for reply in view.history_messages(t, history, settings.okdesk_timezone):
         await replies.send(callback, reply)
 
 

@@ -30,3 +30,7 @@ menu-shown = Main menu. Choose an action or just write what happened.
 
 not-registered = Please register first — it takes a minute. Tap /start.
 ticket-not-yours = This ticket is not among yours. Open the list: /tickets
+
+# A time and the name of its zone (zone-moscow, or an offset such as UTC+5).
+moment = { $moment } { $zone }
+zone-moscow = Moscow time

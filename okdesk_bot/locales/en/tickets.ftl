@@ -75,7 +75,6 @@ ticket-card-last-comment = <b>Last comment</b> — { $author }, { $at }:
 ticket-card-comment-files-only = <i>(attachments only — open the ticket in Okdesk)</i>
 ticket-card-no-comments = No comments yet.
 ticket-card-support = support desk
-ticket-moment = { $moment } Moscow time
 ticket-refreshed = Refreshed
 ticket-card-button = 📄 Ticket card
 ticket-open-button = 🌐 Open in Okdesk

@@ -77,7 +77,6 @@ ticket-card-last-comment = <b>Последний комментарий</b> — 
 ticket-card-comment-files-only = <i>(только вложения — откройте заявку в Okdesk)</i>
 ticket-card-no-comments = Комментариев пока нет.
 ticket-card-support = служба поддержки
-ticket-moment = { $moment } МСК
 ticket-refreshed = Обновлено
 ticket-card-button = 📄 Карточка заявки
 ticket-open-button = 🌐 Открыть в Okdesk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiogram.types import Chat, Message, PhotoSize, Sticker, User
@@ -79,6 +80,18 @@ def test_a_card_escapes_okdesk_values_and_shows_moscow_time(
     assert {"t:r:15:0", "t:m:15:0", "t:h:15:0"} <= set(data)
     urls = [b.url for row in reply.markup.inline_keyboard for b in row if b.url]
     assert urls == ["https://acme.okdesk.ru/issues/15"]
+
+
+def test_a_card_shows_times_in_the_zone_the_account_is_set_to(
+    t: Translator, settings: Settings
+) -> None:
+    yekaterinburg = settings.model_copy(update={"okdesk_timezone": ZoneInfo("Asia/Yekaterinburg")})
+
+    shown = plain_text(view.card(t, yekaterinburg, ticket_card("<p>Готово</p>")).text)
+
+    assert "Создана: 1 марта 2025, 02:30 UTC+5" in shown  # 21:30 UTC
+    assert "Петров <Сергей>, 1 марта 2025, 11:05 UTC+5" in shown  # 09:05 +03:00
+    assert "МСК" not in shown
 
 
 def test_a_long_comment_is_shortened_between_words_with_tags_balanced(
