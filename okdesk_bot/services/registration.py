@@ -11,12 +11,16 @@ as an :class:`Applicant`. The rules that keep one person from taking over anothe
   (a write with ``outcome_unknown``), the next attempt searches first and accepts the contact
   that carries exactly the data we sent, instead of creating a second one;
 * the binding is committed before anyone is told that registration is done; nothing is stored
-  when a step fails, so the person can simply try again.
+  when a step fails, so the person can simply try again;
+* the current status of each of the contact's tickets is then recorded as what its people
+  know (best effort): a change after this moment is news even when its webhook is lost before
+  reconciliation first looks at the contact.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -28,12 +32,14 @@ from okdesk_bot.okdesk import (
     Company,
     Contact,
     ContactCreate,
+    Issue,
     OkdeskError,
     OkdeskUnavailableError,
     OkdeskValidationError,
 )
 from okdesk_bot.services.access import require_registered
 from okdesk_bot.services.errors import ServiceError
+from okdesk_bot.services.notifications import NoticeLedger
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +52,8 @@ class OkdeskDirectory(Protocol):
     async def find_contacts_by_phone(self, phone: str) -> list[Contact]: ...
 
     async def create_contact(self, contact: ContactCreate) -> Contact: ...
+
+    def iter_issues(self, *, contact_ids: Sequence[int] = ()) -> AsyncIterator[Issue]: ...
 
 
 class RegistrationError(ServiceError):
@@ -166,7 +174,33 @@ async def register(okdesk: OkdeskDirectory, uow: UnitOfWork, applicant: Applican
         contact.id,
         "created" if created else "existing",
     )
+    await _remember_ticket_statuses(okdesk, uow, contact.id)
     return Registration(user=user, contact_created=created)
+
+
+async def _remember_ticket_statuses(
+    okdesk: OkdeskDirectory, uow: UnitOfWork, contact_id: int
+) -> None:
+    """Record the status of each of the contact's tickets as known, where nothing is yet.
+
+    Reconciliation takes a contact's statuses as they are when it first sees the contact, up
+    to a poll interval later: a change in between whose webhook is lost would go unnoticed.
+    Best effort: registration is done already, and if Okdesk fails here, only that gap stays.
+    """
+    try:
+        issues = [issue async for issue in okdesk.iter_issues(contact_ids=[contact_id])]
+    except OkdeskError as exc:
+        log.warning(
+            "Could not read the tickets of Okdesk contact %s at registration: %s",
+            contact_id,
+            exc.message,
+        )
+        return
+    ledger = NoticeLedger(uow.app_state)
+    for issue in issues:
+        if issue.status is not None:
+            await ledger.remember_status(issue.id, issue.status)
+    await uow.commit()
 
 
 async def unregister(uow: UnitOfWork, user: User | None) -> None:

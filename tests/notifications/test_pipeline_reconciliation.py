@@ -9,12 +9,15 @@ import pytest
 
 from okdesk_bot.app import Application
 from okdesk_bot.config import NotifyMode, Settings
-from okdesk_bot.db.models import InboxStatus
+from okdesk_bot.db.models import InboxStatus, UserKind
 from okdesk_bot.db.uow import UnitOfWork
+from okdesk_bot.domain.identity import PersonName
 from okdesk_bot.emulators.okdesk import OkdeskEmulator
-from okdesk_bot.emulators.telegram import EmulatedUser
+from okdesk_bot.emulators.telegram import EmulatedUser, TelegramEmulator
 from okdesk_bot.services.reconciliation import FOLLOWED_CONTACTS_KEY, Reconciler
+from okdesk_bot.services.registration import Applicant, register
 from tests.notifications.conftest import (
+    ANNA_TELEGRAM_ID,
     POLL_INTERVAL,
     eventually,
     inbox,
@@ -80,6 +83,42 @@ async def test_a_webhook_and_reconciliation_reporting_one_change_give_one_notice
     assert answer == {"status": "accepted"}
     assert [event.status for event in events] == [InboxStatus.DONE, InboxStatus.DONE]
     assert len(await notices_for(service, anna)) == 1
+
+
+@pytest.mark.parametrize("notify_mode", [NotifyMode.WEBHOOK])
+async def test_a_change_right_after_registration_is_caught_though_its_webhook_was_lost(
+    service: Application, okdesk: OkdeskEmulator, telegram: TelegramEmulator
+) -> None:
+    """Reconciliation first sees a contact up to a poll interval after someone registers;
+    registration itself records the statuses, so a change in between is still news."""
+    anna = telegram.user(ANNA_TELEGRAM_ID, "Анна", language_code="ru")
+    async with UnitOfWork(service.sessions) as uow:  # what the dialog's last step calls
+        await register(
+            service.okdesk,
+            uow,
+            Applicant(
+                telegram_user_id=anna.id,
+                chat_id=anna.chat_id,
+                language_code="ru",
+                kind=UserKind.INDIVIDUAL,
+                name=PersonName("Смирнова", "Анна", "Викторовна"),
+                phone="+79991234567",
+                phone_verified=True,
+            ),
+        )
+    await anna.send_command("/help")  # opens the chat: a bot may write only after that
+    await anna.wait_for_bot_message()
+    okdesk.drop_next_webhooks(1)
+    await okdesk.change_status(1, "completed")
+
+    reconciler = Reconciler(service.okdesk, service.sessions, interval=POLL_INTERVAL)
+    first = await reconciler.run_once()  # the contact is new to reconciliation
+    caught = await reconciler.run_once()
+    await processed_inbox(service)
+
+    assert (first.contacts_followed, caught.events_added) == (1, 1)
+    [notice] = await notices_for(service, anna)
+    assert "Статус: В работе → Решена" in shown_text(notice)
 
 
 @pytest.mark.parametrize("notify_mode", [NotifyMode.WEBHOOK])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import get_args
 
@@ -17,12 +18,15 @@ from okdesk_bot.okdesk import (
     Company,
     Contact,
     ContactCreate,
+    Issue,
     OkdeskConnectionError,
     OkdeskError,
     OkdeskServerError,
     OkdeskValidationError,
+    Status,
 )
 from okdesk_bot.services.errors import NotRegisteredError
+from okdesk_bot.services.notifications import NoticeLedger
 from okdesk_bot.services.registration import (
     Applicant,
     CompanyChoice,
@@ -53,6 +57,8 @@ class ScriptedOkdesk:
     create_failure: OkdeskError | None = None
     searched: list[str] = field(default_factory=list)
     created: list[ContactCreate] = field(default_factory=list)
+    issues: list[Issue] = field(default_factory=list)
+    issues_failure: OkdeskError | None = None
 
     async def find_company_by_inn(self, inn: str, *, parameter_code: str) -> Company | None:
         assert parameter_code == "inn"
@@ -71,6 +77,13 @@ class ScriptedOkdesk:
         if self.create_failure:
             raise self.create_failure
         return Contact(id=100 + len(self.created), **contact.model_dump(exclude_none=True))
+
+    async def iter_issues(self, *, contact_ids: Sequence[int] = ()) -> AsyncIterator[Issue]:
+        if self.issues_failure:
+            raise self.issues_failure
+        for issue in self.issues:
+            if issue.contact_id in contact_ids:
+                yield issue
 
 
 def applicant(
@@ -129,6 +142,57 @@ async def test_no_match_tries_every_form() -> None:
 
 
 # -------------------------------------------------------------------------------- binding
+
+
+def ticket(issue_id: int, status: str, *, contact_id: int) -> Issue:
+    return Issue.model_validate(
+        {
+            "id": issue_id,
+            "title": f"Заявка {issue_id}",
+            "status": {"code": status, "name": status},
+            "contact": {"id": contact_id},
+        }
+    )
+
+
+async def known_status(sessions: async_sessionmaker[AsyncSession], issue_id: int) -> str | None:
+    async with UnitOfWork(sessions) as uow:
+        return (await NoticeLedger(uow.app_state).get(issue_id)).status_code
+
+
+async def test_the_tickets_statuses_at_registration_are_what_the_person_knows(
+    uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    """A status change after registration is then news to reconciliation, even when its
+    webhook is lost before reconciliation first looks at the contact."""
+    okdesk = ScriptedOkdesk({PHONE: [Contact(id=1, phone=PHONE)]})
+    okdesk.issues = [ticket(7, "opened", contact_id=1), ticket(8, "completed", contact_id=2)]
+    async with UnitOfWork(session_factory) as earlier:  # a notice about 9 was sent before
+        await NoticeLedger(earlier.app_state).remember_status(9, Status(code="in_progress"))
+        await earlier.commit()
+    okdesk.issues.append(ticket(9, "completed", contact_id=1))
+
+    await register(okdesk, uow, applicant())
+
+    assert await known_status(session_factory, 7) == "opened"
+    assert await known_status(session_factory, 8) is None  # another contact's ticket
+    assert await known_status(session_factory, 9) == "in_progress"  # kept, so still news
+
+
+async def test_registration_succeeds_when_the_tickets_cannot_be_read(
+    uow: UnitOfWork, session_factory: async_sessionmaker[AsyncSession]
+) -> None:
+    okdesk = ScriptedOkdesk({PHONE: [Contact(id=1, phone=PHONE)]})
+    okdesk.issues = [ticket(7, "opened", contact_id=1)]
+    okdesk.issues_failure = OkdeskConnectionError("connection refused")
+
+    result = await register(okdesk, uow, applicant())
+
+    assert result.user.is_registered
+    user = await stored(session_factory)
+    assert user is not None
+    assert user.is_registered
+    assert await known_status(session_factory, 7) is None
 
 
 async def test_a_shared_phone_binds_the_existing_contact_and_commits(
