@@ -19,11 +19,12 @@ as an :class:`Applicant`. The rules that keep one person from taking over anothe
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Final, Protocol
 
 from okdesk_bot.db.models import User, UserKind
 from okdesk_bot.db.uow import UnitOfWork
@@ -42,6 +43,9 @@ from okdesk_bot.services.errors import ServiceError
 from okdesk_bot.services.notifications import NoticeLedger
 
 log = logging.getLogger(__name__)
+
+TICKET_SNAPSHOT_TIMEOUT: Final = 10.0
+"""Seconds registration may spend reading the contact's tickets before it answers anyway."""
 
 
 class OkdeskDirectory(Protocol):
@@ -185,15 +189,18 @@ async def _remember_ticket_statuses(
 
     Reconciliation takes a contact's statuses as they are when it first sees the contact, up
     to a poll interval later: a change in between whose webhook is lost would go unnoticed.
-    Best effort: registration is done already, and if Okdesk fails here, only that gap stays.
+    Best effort: registration is done already, and if Okdesk fails here (or takes longer than
+    `TICKET_SNAPSHOT_TIMEOUT`, the person is waiting for the answer), only that gap stays.
     """
     try:
-        issues = [issue async for issue in okdesk.iter_issues(contact_ids=[contact_id])]
-    except OkdeskError as exc:
+        async with asyncio.timeout(TICKET_SNAPSHOT_TIMEOUT):
+            issues = [issue async for issue in okdesk.iter_issues(contact_ids=[contact_id])]
+    except (OkdeskError, TimeoutError) as exc:
+        reason = exc.message if isinstance(exc, OkdeskError) else "no answer in time"
         log.warning(
             "Could not read the tickets of Okdesk contact %s at registration: %s",
             contact_id,
-            exc.message,
+            reason,
         )
         return
     ledger = NoticeLedger(uow.app_state)

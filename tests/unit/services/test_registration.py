@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import get_args
@@ -25,6 +26,7 @@ from okdesk_bot.okdesk import (
     OkdeskValidationError,
     Status,
 )
+from okdesk_bot.services import registration
 from okdesk_bot.services.errors import NotRegisteredError
 from okdesk_bot.services.notifications import NoticeLedger
 from okdesk_bot.services.registration import (
@@ -59,6 +61,7 @@ class ScriptedOkdesk:
     created: list[ContactCreate] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     issues_failure: OkdeskError | None = None
+    issues_hang: bool = False
 
     async def find_company_by_inn(self, inn: str, *, parameter_code: str) -> Company | None:
         assert parameter_code == "inn"
@@ -81,6 +84,8 @@ class ScriptedOkdesk:
     async def iter_issues(self, *, contact_ids: Sequence[int] = ()) -> AsyncIterator[Issue]:
         if self.issues_failure:
             raise self.issues_failure
+        if self.issues_hang:
+            await asyncio.Event().wait()
         for issue in self.issues:
             if issue.contact_id in contact_ids:
                 yield issue
@@ -193,6 +198,24 @@ async def test_registration_succeeds_when_the_tickets_cannot_be_read(
     assert user is not None
     assert user.is_registered
     assert await known_status(session_factory, 7) is None
+
+
+async def test_registration_answers_in_time_when_the_tickets_do_not_come(
+    uow: UnitOfWork,
+    session_factory: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(registration, "TICKET_SNAPSHOT_TIMEOUT", 0.05)
+    okdesk = ScriptedOkdesk({PHONE: [Contact(id=1, phone=PHONE)]})
+    okdesk.issues_hang = True
+
+    async with asyncio.timeout(5):
+        result = await register(okdesk, uow, applicant())
+
+    assert result.user.is_registered
+    user = await stored(session_factory)
+    assert user is not None
+    assert user.is_registered
 
 
 async def test_a_shared_phone_binds_the_existing_contact_and_commits(
