@@ -7,12 +7,14 @@ JSON uses the generic `JSON` type and timestamps are UTC (see `base.UTCDateTime`
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql.elements import TextClause
 
 from okdesk_bot.db.base import Base, utcnow
 
@@ -59,6 +61,20 @@ class InboxStatus(StrEnum):
     IGNORED = "ignored"
 
 
+INBOX_UNPROCESSED: Final = (InboxStatus.PENDING, InboxStatus.PROCESSING)
+"""The statuses of an event not yet processed (it holds later events of its issue back)."""
+
+
+def status_in(statuses: Iterable[StrEnum]) -> TextClause:
+    """``status IN ('a', 'b')`` with the values written out, for a partial index's predicate.
+
+    A database uses such an index only for a statement whose condition implies the predicate,
+    which it can tell only from values written in the statement (see
+    `repositories._QueueClaim`), not from bound parameters.
+    """
+    return text(f"status IN ({', '.join(repr(str(status)) for status in statuses)})")
+
+
 class OutboxStatus(StrEnum):
     """Delivery status of a Telegram notification."""
 
@@ -67,6 +83,10 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     PARKED = "parked"
     DEAD = "dead"
+
+
+OUTBOX_UNSENT: Final = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.PARKED)
+"""The statuses of a message not yet delivered (it holds later messages to its chat back)."""
 
 
 class User(Base):
@@ -136,9 +156,16 @@ class InboxEvent(Base):
     __tablename__ = "inbox_events"
     __table_args__ = (
         Index("ix_inbox_events_status_next_attempt_at", "status", "next_attempt_at"),
-        # Finds an issue's earlier unprocessed events in a few index steps however many
-        # processed ones it has (the claim holds later events back behind them).
-        Index("ix_inbox_events_okdesk_issue_id_status_id", "okdesk_issue_id", "status", "id"),
+        # An issue's unprocessed events, in order: the claim holds an event back while an
+        # earlier one of its issue is unprocessed, and looks for the nearest one here,
+        # backwards from the event (see `repositories._QueueClaim`).
+        Index(
+            "ix_inbox_events_unprocessed_issue_id",
+            "okdesk_issue_id",
+            "id",
+            postgresql_where=status_in(INBOX_UNPROCESSED),
+            sqlite_where=status_in(INBOX_UNPROCESSED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
@@ -164,6 +191,14 @@ class OutboxMessage(Base):
     __table_args__ = (
         Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
         # The same for a chat's earlier unsent messages (delivery keeps each chat's order).
+        Index(
+            "ix_outbox_messages_unsent_chat_id",
+            "chat_id",
+            "id",
+            postgresql_where=status_in(OUTBOX_UNSENT),
+            sqlite_where=status_in(OUTBOX_UNSENT),
+        ),
+        # A chat's messages by status (parking and unparking a chat).
         Index("ix_outbox_messages_chat_id_status_id", "chat_id", "status", "id"),
     )
 

@@ -34,9 +34,12 @@ from sqlalchemy.engine import CursorResult
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.dml import ReturningUpdate
+from sqlalchemy.sql.elements import BindParameter
 
 from okdesk_bot.db.base import Base, utcnow
 from okdesk_bot.db.models import (
+    INBOX_UNPROCESSED,
+    OUTBOX_UNSENT,
     AppState,
     FsmState,
     InboxEvent,
@@ -50,11 +53,6 @@ from okdesk_bot.db.models import (
     User,
     UserKind,
 )
-
-# Outbox messages that still have to reach the chat: they hold back later ones (per-chat order).
-_OUTBOX_UNSENT: Final = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.PARKED)
-# Inbox events not processed yet: they hold back later events about the same Okdesk issue.
-_INBOX_UNPROCESSED: Final = (InboxStatus.PENDING, InboxStatus.PROCESSING)
 
 _INBOX_TABLE: Final = Base.metadata.tables[InboxEvent.__tablename__]
 _QueueRow = TypeVar("_QueueRow", InboxEvent, OutboxMessage)
@@ -458,10 +456,10 @@ class InboxRepository:
             self._session,
             InboxEvent.status,
             InboxEvent.received_at,
-            pending=_INBOX_UNPROCESSED,
+            pending=INBOX_UNPROCESSED,
         )
         return InboxStats(
-            pending=sum(counts.get(status, 0) for status in _INBOX_UNPROCESSED),
+            pending=sum(counts.get(status, 0) for status in INBOX_UNPROCESSED),
             failed=counts.get(InboxStatus.FAILED, 0),
             oldest_pending_age=None if oldest is None else now - oldest,
         )
@@ -780,6 +778,13 @@ class _QueueClaim(Generic[_QueueRow]):
     unfinished row of the same queue. Keeping that statement free of ``OR`` lets the
     (status, next_attempt_at) index give the queue order directly, so a claim stops after
     `limit` rows instead of sorting the whole backlog.
+
+    A row is held back when the nearest earlier unfinished row of its queue exists, found
+    backwards from the row in the queue's partial index of unfinished rows (see
+    `models.status_in`). Each look costs a step or two however long the queue's history is.
+    Every held-back row is still looked at once per claim, so a claim over a backlog of
+    thousands of events about one ticket takes tens of milliseconds (``Known limits`` in
+    ``docs/architecture.md``).
     """
 
     def __init__(
@@ -804,12 +809,28 @@ class _QueueClaim(Generic[_QueueRow]):
             .execution_options(synchronize_session=False)
         )
         earlier = aliased(model)
-        held_back = exists().where(
-            same_queue(earlier, model), earlier.id < model.id, earlier.status.in_(unfinished)
+        # The statuses are written into the statement: a partial index on them (see
+        # `models.status_in`) can serve it only then.
+        unfinished_here: BindParameter[Any] = bindparam(
+            "unfinished", list(unfinished), expanding=True, literal_execute=True
+        )
+        # The nearest earlier unfinished row of the same queue, looked up backwards from the
+        # row: in a long queue that is the row just before, however many finished rows (and
+        # their earlier versions, until a vacuum) lie further back.
+        nearest_earlier = (
+            select(func.max(earlier.id))
+            .where(
+                same_queue(earlier, model),
+                earlier.id < model.id,
+                earlier.status.in_(unfinished_here),
+            )
+            .scalar_subquery()
         )
         candidates = (
             select(model.id)
-            .where(model.status == waiting, model.next_attempt_at <= now, ~held_back)
+            .where(
+                model.status == waiting, model.next_attempt_at <= now, nearest_earlier.is_(None)
+            )
             .order_by(model.next_attempt_at, model.id)
             .limit(bindparam("limit", type_=Integer()))
             .with_for_update(skip_locked=True, of=model)
@@ -845,14 +866,14 @@ _INBOX_CLAIM: Final = _QueueClaim(
     InboxEvent,
     waiting=InboxStatus.PENDING,
     leased=InboxStatus.PROCESSING,
-    unfinished=_INBOX_UNPROCESSED,
+    unfinished=INBOX_UNPROCESSED,
     same_queue=lambda earlier, event: earlier.okdesk_issue_id == event.okdesk_issue_id,
 )
 _OUTBOX_CLAIM: Final = _QueueClaim(
     OutboxMessage,
     waiting=OutboxStatus.PENDING,
     leased=OutboxStatus.SENDING,
-    unfinished=_OUTBOX_UNSENT,
+    unfinished=OUTBOX_UNSENT,
     same_queue=lambda earlier, message: earlier.chat_id == message.chat_id,
 )
 
