@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from okdesk_bot.bench.measure import LoadResult, post_load
@@ -33,6 +34,8 @@ SATURATION_LOOPS = 32
 SATURATED_PHASE = 2
 """The index, among `_phases`' results, of the highest rate sustained over many tickets."""
 _LOSS_WAIT = 15.0
+DRAIN_LIMIT = 30.0
+"""How long the service may work off its backlog after the load before it is stopped."""
 
 HEADER = ("Backend", "Server", "Load", "Answered/s", "p50 ms", "p99 ms", "Failed", "Lost")
 
@@ -95,6 +98,51 @@ async def _stored(database_url: str, expected: int) -> int:
     return stored
 
 
+@dataclass(frozen=True, slots=True)
+class Drain:
+    """How the events left unprocessed when the load stopped were worked off."""
+
+    backlog: int
+    left: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return (self.backlog - self.left) / self.seconds if self.seconds else math.nan
+
+    def describe(self, backend: str) -> str:
+        done = (
+            f"all processed in {self.seconds:.1f} s"
+            if not self.left
+            else f"{self.left:,} still unprocessed after {self.seconds:.0f} s"
+        )
+        return (
+            f"{backend}: {self.backlog:,} events were unprocessed when the load stopped (most "
+            f"about the one ticket of the last phase, processed one at a time); {done}, "
+            f"{number(self.rate)} events/s."
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRun:
+    """What `measure_service` measured."""
+
+    results: list[tuple[str, LoadResult]]
+    lost: int
+    drain: Drain
+
+
+async def _drain(database_url: str) -> Drain:
+    """Wait (up to `DRAIN_LIMIT` s) for the running service to process the inbox's backlog."""
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    backlog = left = await count_inbox(database_url, unprocessed_only=True)
+    while left and loop.time() - start < DRAIN_LIMIT:
+        await asyncio.sleep(0.5)
+        left = await count_inbox(database_url, unprocessed_only=True)
+    return Drain(backlog=backlog, left=left, seconds=loop.time() - start)
+
+
 async def measure_service(
     backend: str,
     database_url: str,
@@ -103,20 +151,22 @@ async def measure_service(
     instances: int,
     section: Section,
     extra: dict[str, str] | None = None,
-) -> tuple[list[tuple[str, LoadResult]], int]:
-    """Load `instances` webhook servers sharing one database; adds rows, returns the results
-    and how many answered webhooks are not in the inbox."""
+) -> IngestRun:
+    """Load `instances` webhook servers sharing one database, then let them work off what is
+    left; adds the rows to `section`."""
     async with emulators() as (okdesk, telegram, _):
         async with service("webhook", okdesk, telegram, database_url, extra=extra) as first:
             urls = [first.webhook_url]
             if instances == 1:
                 results = await _phases(urls, okdesk, options, TARGET_RATE[backend])
+                drain = await _drain(database_url)
             else:
                 async with service(
                     "webhook", okdesk, telegram, database_url, extra=extra
                 ) as second:
                     urls.append(second.webhook_url)
                     results = await _phases(urls, okdesk, options, TARGET_RATE[backend])
+                    drain = await _drain(database_url)
         answered = sum(result.answered for _, result in results)
         stored = await _stored(database_url, answered)
     lost = max(0, answered - stored)
@@ -125,7 +175,7 @@ async def measure_service(
         section.add(
             *_row(backend, server, load, result, "—" if index < len(results) - 1 else str(lost))
         )
-    return results, lost
+    return IngestRun(results, lost, drain)
 
 
 async def measure_baseline(
@@ -198,15 +248,16 @@ async def run(options: BenchOptions, workdir: Path) -> list[Section]:
         "The last phase sends every webhook about one ticket, whose events the service "
         "processes one at a time (the worst case; not judged against the target). *Lost* = "
         "answered 2xx but not in the inbox table afterwards (counted over all phases). "
+        f"After the last phase the service gets up to {DRAIN_LIMIT:.0f} s to process what "
+        "is left. "
         "The baseline is a bare aiohttp handler that parses the JSON and answers 200, in its "
         "own process, loaded the same way.",
         HEADER,
     )
     for backend in options.backends:
         async with fresh_database(backend, workdir, options.postgres_url) as url:
-            results, lost = await measure_service(
-                backend, url, options, instances=1, section=section
-            )
+            run = await measure_service(backend, url, options, instances=1, section=section)
         baseline = await measure_baseline(backend, options, section)
-        section.notes.extend(judge(backend, results, baseline, lost=lost))
+        section.notes.extend(judge(backend, run.results, baseline, lost=run.lost))
+        section.notes.append(run.drain.describe(backend))
     return [section]

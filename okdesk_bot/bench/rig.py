@@ -28,7 +28,7 @@ from sqlalchemy.pool import NullPool
 
 from okdesk_bot.db.engine import create_engine, create_session_factory, to_async_url
 from okdesk_bot.db.migrate import upgrade_async
-from okdesk_bot.db.models import InboxEvent, User, UserKind
+from okdesk_bot.db.models import INBOX_UNPROCESSED, InboxEvent, User, UserKind
 from okdesk_bot.emulators.okdesk import OkdeskEmulator
 from okdesk_bot.emulators.okdesk.webhooks import code_name, issue_event
 from okdesk_bot.emulators.telegram import EmulatedUser, TelegramEmulator
@@ -108,11 +108,15 @@ async def bind_users(database_url: str, first_id: int, count: int) -> list[int]:
     return ids
 
 
-async def count_inbox(database_url: str) -> int:
+async def count_inbox(database_url: str, *, unprocessed_only: bool = False) -> int:
+    """Rows in the inbox (or only those not processed yet)."""
+    query = select(func.count()).select_from(InboxEvent)
+    if unprocessed_only:
+        query = query.where(InboxEvent.status.in_(INBOX_UNPROCESSED))
     engine = create_engine(database_url)
     try:
         async with engine.connect() as connection:
-            return int(await connection.scalar(select(func.count()).select_from(InboxEvent)) or 0)
+            return int(await connection.scalar(query) or 0)
     finally:
         await engine.dispose()
 

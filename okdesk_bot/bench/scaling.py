@@ -26,10 +26,12 @@ async def run(options: BenchOptions, workdir: Path) -> list[Section]:
     saturated: dict[int, float] = {}
     for instances in (1, 2):
         async with fresh_database("postgresql", workdir, options.postgres_url) as url:
-            results, _lost = await ingest.measure_service(
+            run = await ingest.measure_service(
                 "postgresql", url, options, instances=instances, section=section, extra=environment
             )
-        saturated[instances] = results[ingest.SATURATED_PHASE][1].rate
+        saturated[instances] = run.results[ingest.SATURATED_PHASE][1].rate
+        label = "one instance" if instances == 1 else f"{instances} instances"
+        section.notes.append(run.drain.describe(label))
     section.notes.append(
         f"Max ingest: {number(saturated[1])}/s with one instance, {number(saturated[2])}/s "
         f"with two ({saturated[2] / saturated[1]:.2f}×) — on {os.cpu_count()} CPU shared with the "
