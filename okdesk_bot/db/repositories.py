@@ -424,6 +424,25 @@ class InboxRepository:
         """
         return await _INBOX_CLAIM.run(self._session, limit=limit, now=now, lease=lease)
 
+    async def waiting_of_issues(
+        self, issue_ids: Collection[int], *, limit: int
+    ) -> list[InboxEvent]:
+        """Up to `limit` events waiting to be processed about these issues, in each issue's
+        order (the issues in ascending id)."""
+        if not issue_ids:
+            return []
+        rows = await self._session.scalars(
+            select(InboxEvent)
+            .where(
+                InboxEvent.okdesk_issue_id.in_(issue_ids),
+                _written_out_in(InboxEvent.status, INBOX_UNPROCESSED),  # the partial index's
+                InboxEvent.status == InboxStatus.PENDING,
+            )
+            .order_by(InboxEvent.okdesk_issue_id, InboxEvent.id)
+            .limit(limit)
+        )
+        return list(rows)
+
     async def mark_done(self, event_id: int, *, now: datetime) -> None:
         await self._finish(event_id, InboxStatus.DONE, now=now, error=None)
 
@@ -768,6 +787,17 @@ class FsmStateRepository:
         )
 
 
+def _written_out_in(
+    column: SQLColumnExpression[_Status], statuses: Collection[_Status]
+) -> ColumnElement[bool]:
+    """``column IN ('a', 'b')`` with the values written into the statement: a partial index
+    with that predicate (`models.status_in`) can serve a statement only then."""
+    values: BindParameter[Any] = bindparam(
+        None, list(statuses), expanding=True, literal_execute=True
+    )
+    return column.in_(values)
+
+
 class _QueueClaim(Generic[_QueueRow]):
     """How a queue's due rows are leased: two statements built once, run with parameters.
 
@@ -809,11 +839,6 @@ class _QueueClaim(Generic[_QueueRow]):
             .execution_options(synchronize_session=False)
         )
         earlier = aliased(model)
-        # The statuses are written into the statement: a partial index on them (see
-        # `models.status_in`) can serve it only then.
-        unfinished_here: BindParameter[Any] = bindparam(
-            "unfinished", list(unfinished), expanding=True, literal_execute=True
-        )
         # The nearest earlier unfinished row of the same queue, looked up backwards from the
         # row: in a long queue that is the row just before, however many finished rows (and
         # their earlier versions, until a vacuum) lie further back.
@@ -822,7 +847,7 @@ class _QueueClaim(Generic[_QueueRow]):
             .where(
                 same_queue(earlier, model),
                 earlier.id < model.id,
-                earlier.status.in_(unfinished_here),
+                _written_out_in(earlier.status, unfinished),
             )
             .scalar_subquery()
         )

@@ -285,6 +285,68 @@ async def test_a_burst_about_tickets_nobody_follows_is_settled_without_asking_ok
     assert len(await notices_for(service, anna)) == 1
 
 
+async def record(app: Application, *webhooks: dict[str, object]) -> None:
+    """Put webhooks in the inbox in one transaction, as if they had arrived together."""
+    async with UnitOfWork(app.sessions) as uow:
+        for number, webhook in enumerate(webhooks):
+            issue = webhook["issue"]
+            assert isinstance(issue, dict)
+            await uow.inbox.add(
+                dedup_key=f"recorded-{number}",
+                event_type="new_ticket_status",
+                payload=webhook,
+                received_at=datetime.now(UTC),
+                okdesk_issue_id=int(issue["id"]),
+            )
+        await uow.commit()
+
+
+def naming_contact_2(webhook: dict[str, object]) -> dict[str, object]:
+    """The webhook as if its ticket belonged to contact 2, whom nobody here is bound to."""
+    changed = copy.deepcopy(webhook)
+    issue = changed["issue"]
+    assert isinstance(issue, dict)
+    issue["client"] = {"contact": {"id": "2"}}
+    return changed
+
+
+async def test_a_flood_about_a_ticket_nobody_follows_is_settled_at_once_not_one_by_one(
+    service: Application, anna: EmulatedUser
+) -> None:
+    flood = [naming_contact_2(status_webhook(2, "opened", f"step{n}")) for n in range(40)]
+    await record(service, *flood)
+
+    events = await processed_inbox(service, events=40)
+
+    assert [event.status for event in events] == [InboxStatus.IGNORED] * 40
+    assert len({event.processed_at for event in events}) == 1  # one claim and one write
+    assert await outbox(service) == []
+
+
+async def test_a_flood_taken_along_stops_at_the_first_event_someone_follows(
+    service: Application, anna: EmulatedUser, okdesk: OkdeskEmulator
+) -> None:
+    okdesk.drop_next_webhooks(1)
+    await okdesk.change_status(1, "completed")  # Анна's ticket; its webhook is recorded below
+    before = [naming_contact_2(status_webhook(1, "opened", f"a{n}")) for n in range(10)]
+    after = [naming_contact_2(status_webhook(1, "opened", f"b{n}")) for n in range(10)]
+    await record(service, *before, status_webhook(1, "in_progress", "completed"), *after)
+
+    events = await processed_inbox(service, events=21)
+
+    first, change, rest = events[:10], events[10], events[11:]
+    assert [event.status for event in events] == (
+        [InboxStatus.IGNORED] * 10 + [InboxStatus.DONE] + [InboxStatus.IGNORED] * 10
+    )
+    assert len({event.processed_at for event in first}) == 1
+    assert change.processed_at is not None
+    assert all(event.processed_at is not None for event in events)
+    assert max(e.processed_at for e in first if e.processed_at) <= change.processed_at
+    assert change.processed_at <= min(e.processed_at for e in rest if e.processed_at)
+    [notice] = await notices_for(service, anna)
+    assert "Статус: В работе → Решена" in shown_text(notice)
+
+
 async def test_an_unreadable_stored_event_fails_with_the_reason_and_holds_nothing_back(
     service: Application, anna: EmulatedUser, okdesk: OkdeskEmulator
 ) -> None:
