@@ -111,15 +111,16 @@ class Drain:
         return (self.backlog - self.left) / self.seconds if self.seconds else math.nan
 
     def describe(self, backend: str) -> str:
+        if not self.backlog:
+            return f"{backend}: every event was processed by the time the load stopped."
         done = (
             f"all processed in {self.seconds:.1f} s"
             if not self.left
             else f"{self.left:,} still unprocessed after {self.seconds:.0f} s"
         )
         return (
-            f"{backend}: {self.backlog:,} events were unprocessed when the load stopped (most "
-            f"about the one ticket of the last phase, processed one at a time); {done}, "
-            f"{number(self.rate)} events/s."
+            f"{backend}: {self.backlog:,} events were still unprocessed when the load stopped; "
+            f"{done} ({number(self.rate)} events/s)."
         )
 
 
@@ -246,7 +247,7 @@ async def run(options: BenchOptions, workdir: Path) -> list[Section]:
         f"{SUSTAINED_SHARE:.0%} of it is answered 200 with a p99 under {TARGET_P99_MS:.0f} ms "
         "and nothing fails. "
         "The last phase sends every webhook about one ticket, whose events the service "
-        "processes one at a time (the worst case; not judged against the target). *Lost* = "
+        "must process in order (the worst case; not judged against the target). *Lost* = "
         "answered 2xx but not in the inbox table afterwards (counted over all phases). "
         f"After the last phase the service gets up to {DRAIN_LIMIT:.0f} s to process what "
         "is left. "

@@ -302,7 +302,7 @@ class StatusWebhooks:
 
     With ``tickets`` > 1 the webhooks take turns over that many tickets of the same contact
     (ids from :data:`SPREAD_FIRST_TICKET`), as an account's traffic does; with 1, every
-    webhook is about the same ticket, whose events the service must process one at a time.
+    webhook is about the same ticket, whose events the service must process in order.
     """
 
     def __init__(self, okdesk: OkdeskEmulator, issue_id: int, *, tickets: int = 1) -> None:
