@@ -352,8 +352,9 @@ class NotificationService:
 
         An event settled so also takes along the events waiting behind it about its issue, as
         far as they concern nobody either (up to `FOLLOWERS_PER_BATCH` in all): they would
-        otherwise be claimed one at a time, each once the one before it is done, and a flood
-        about one such ticket would hold up nobody's notices but would take long to work off.
+        otherwise be claimed one at a time, each once the one before it is done, so a flood
+        about one such ticket would take long to work off, and every claim meanwhile would
+        look through what is left of it.
         Nothing is reordered for anyone who follows: the first later event that may concern
         someone stops the run and becomes its issue's next event.
         """
